@@ -1,0 +1,85 @@
+// Package errs holds spool's one error type so every internal package can
+// build it; the root package re-exports it as spool.Error.
+package errs
+
+import (
+	"context"
+	"errors"
+	"os"
+)
+
+// Op names the phase of a request that failed.
+const (
+	OpPoolWait     = "pool wait"
+	OpDial         = "dial"
+	OpProxy        = "proxy"
+	OpTLS          = "tls"
+	OpWrite        = "write"
+	OpAwaitHeaders = "await headers"
+	OpReadBody     = "read body"
+	OpDecode       = "decode"
+)
+
+// Error is the error spool returns for a failed request. Op names the
+// phase, Addr the remote address when known, Reused whether the
+// connection had served a request before, Err the cause.
+type Error struct {
+	Op     string
+	Addr   string
+	Reused bool
+	Err    error
+}
+
+func (e *Error) Error() string {
+	s := "spool: " + e.Op
+	if e.Addr != "" {
+		s += " " + e.Addr
+	}
+	if e.Reused {
+		s += " (reused conn)"
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Timeout reports whether the failure was a deadline: a context deadline,
+// one of spool's own timeouts, or a net.Error that says so.
+func (e *Error) Timeout() bool {
+	if errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(e.Err, &t) && t.Timeout()
+}
+
+// TimeoutError is one of spool's own timeouts firing (ResponseHeaderTimeout,
+// the body read timeout, TLSHandshakeTimeout, ...). It matches
+// context.DeadlineExceeded and os.ErrDeadlineExceeded with errors.Is so
+// callers test every deadline the same way.
+type TimeoutError struct {
+	What string // the setting that fired, e.g. "ResponseHeaderTimeout"
+}
+
+func (e *TimeoutError) Error() string   { return e.What + " exceeded" }
+func (e *TimeoutError) Timeout() bool   { return true }
+func (e *TimeoutError) Temporary() bool { return true }
+func (e *TimeoutError) Is(target error) bool {
+	return target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded
+}
+
+// Wrap returns err as an *Error with op and addr, leaving an existing *Error
+// untouched so the innermost phase wins.
+func Wrap(op, addr string, reused bool, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Op: op, Addr: addr, Reused: reused, Err: err}
+}
