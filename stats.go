@@ -1,0 +1,44 @@
+package spool
+
+import "time"
+
+// HostStats describes the connections of one pool key (proxy, scheme and
+// host:port) or, in Stats.Total, of all of them.
+type HostStats struct {
+	// Now.
+	Active  int // connections carrying a request
+	Idle    int // connections parked for reuse
+	Dialing int // dials in progress
+	Waiting int // callers queued at MaxConnsPerHost
+
+	// Since the Transport was created.
+	Requests     int64 // round trips started
+	Dials        int64
+	DialErrors   int64
+	Reuses       int64 // requests served by an existing connection
+	LeakedBodies int64 // bodies never closed, reclaimed after GC
+	WaitCount    int64 // callers that had to queue
+	WaitDuration time.Duration
+
+	Closes CloseCounts
+}
+
+// CloseCounts counts closed connections by reason.
+type CloseCounts struct {
+	IdleTimeout  int64 // idle past IdleConnTimeout
+	Evicted      int64 // idle limits (LRU) or CloseIdleConnections
+	ServerClosed int64 // the server closed an idle connection
+	Broken       int64 // I/O error, protocol error, cancellation
+	Lifetime     int64 // MaxConnLifetime
+	MaxRequests  int64 // MaxRequestsPerConn
+	Leaked       int64 // body never closed
+	EarlyClose   int64 // Body.Close before EOF and the drain bound was hit
+	NotReusable  int64 // Connection: close, HTTP/1.0, close-delimited body, DisableKeepAlives
+}
+
+// Stats is a snapshot of a Transport's pool. Hosts is keyed by the pool key,
+// e.g. "http://example.com:80" or "http://proxy:3128|https://example.com:443".
+type Stats struct {
+	Total HostStats
+	Hosts map[string]HostStats
+}

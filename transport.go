@@ -1,0 +1,101 @@
+// Package spool is an HTTP client transport: a drop-in http.RoundTripper
+// with pooled keep-alive connections, no goroutine per idle connection, no
+// leak when a response body is never closed, and a pool you can inspect.
+//
+//	client := &http.Client{Transport: &spool.Transport{}}
+package spool
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Version is spool's version, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// DefaultUserAgent is sent when a request has no User-Agent header.
+const DefaultUserAgent = "spool/" + Version
+
+// Transport is an http.RoundTripper. Its zero value is ready to use; fields
+// that share a name with http.Transport's mean the same thing. A Transport
+// must not be copied after first use (use Clone) and its fields must not
+// change after first use.
+//
+// Retry rule: a request that fails on a reused connection before any byte
+// of the response arrived is retried once on a freshly dialed connection
+// when nothing of it was written, or when it is idempotent (GET, HEAD,
+// OPTIONS, TRACE, PUT, DELETE, or it carries Idempotency-Key / X-Idempotency-Key)
+// and its body is empty or can be rewound with GetBody. The server may have
+// closed the idle connection at the moment we reused it; that race is not the
+// caller's failure. Nothing else is retried here (see package retry).
+type Transport struct {
+	// Proxy returns the proxy for a request, or nil for none
+	// (http.ProxyFromEnvironment works). nil means no proxy.
+	Proxy func(*http.Request) (*url.URL, error)
+	// OnProxyConnectResponse, like http.Transport's, is not supported.
+
+	// DialContext dials plain TCP connections (also the first hop to a proxy).
+	// nil uses spool's dialer, which resolves DNS itself so httptrace sees it.
+	// A unix-socket dialer here reaches a server on a unix socket.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTLSContext, if set, dials https origins without a proxy.
+	DialTLSContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSClientConfig is cloned per connection. When it has no
+	// ClientSessionCache, spool uses its own, so resumption is on by default.
+	TLSClientConfig     *tls.Config
+	TLSHandshakeTimeout time.Duration // 0: no limit beyond the request context
+
+	DisableKeepAlives  bool
+	DisableCompression bool
+
+	MaxIdleConns        int           // all hosts; 0 → 1024
+	MaxIdleConnsPerHost int           // 0 → 256 (net/http's 2 churns under load, golang/go#13801)
+	MaxConnsPerHost     int           // dialing + active + idle; 0 → no limit
+	IdleConnTimeout     time.Duration // 0 → 90s; negative → never
+
+	ResponseHeaderTimeout time.Duration // after the request is written; 0 → none
+	ExpectContinueTimeout time.Duration // 0: send the body at once, as net/http does
+
+	ProxyConnectHeader    http.Header
+	GetProxyConnectHeader func(ctx context.Context, proxyURL *url.URL, target string) (http.Header, error)
+
+	MaxResponseHeaderBytes int64 // 0 → 1 MiB
+	ReadBufferSize         int   // 0 → 4 KiB
+	WriteBufferSize        int   // 0 → 4 KiB
+	ForceAttemptHTTP2      bool
+
+	// MaxConnWaiters bounds the callers queued for a host at MaxConnsPerHost;
+	// one more fails at once with ErrWaitQueueFull. 0 → no bound.
+	MaxConnWaiters int
+	// MaxConnLifetime retires a connection this long after it was dialed. 0 → none.
+	MaxConnLifetime time.Duration
+	// MaxRequestsPerConn retires a connection after this many requests. 0 → none.
+	MaxRequestsPerConn int
+	// BodyReadTimeout bounds the time between two reads of a response body
+	// making progress (golang/go#26941). 0 → none.
+	BodyReadTimeout time.Duration
+	// DrainLimit and DrainTimeout bound the drain done by an early
+	// Body.Close so the connection can be reused; past either, the
+	// connection is closed instead. 0 → 256 KiB and 100ms; negative → never drain.
+	DrainLimit   int64
+	DrainTimeout time.Duration
+	// ExtraEncodings adds zstd and br to the transparent decompression
+	// (gzip only by default, like net/http).
+	ExtraEncodings bool
+	// MaxDecompressedBytes bounds a transparently decompressed body; past it
+	// Read fails with ErrDecompressedTooLarge. 0 → 1 GiB; negative → none.
+	MaxDecompressedBytes int64
+	// OnLeakedBody is called when a response body that was never closed is
+	// collected; its connection has been closed. nil logs a log/slog warning.
+	OnLeakedBody func(method, url string)
+	// UserAgent replaces DefaultUserAgent. A request's own header wins.
+	UserAgent string
+
+	once sync.Once
+	st   *state // built on first use from the fields above
+}
