@@ -3,17 +3,151 @@ package spool
 import (
 	"errors"
 	"net/http"
+	"net/http/httptrace"
+
+	"github.com/spoolhttp/spool/internal/errs"
+	"github.com/spoolhttp/spool/internal/h1"
+	"github.com/spoolhttp/spool/internal/pool"
+	"github.com/spoolhttp/spool/internal/wire"
 )
 
-type state struct{}
-
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper: validate → route → bridge →
+// pool.Get → conn.RoundTrip → retry-if-not-sent → wrap body.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return nil, errors.New("spool: not implemented yet")
+	st := t.state()
+	if err := validate(req); err != nil {
+		closeReqBody(req)
+		return nil, err
+	}
+	r, err := st.route(req)
+	if err != nil {
+		closeReqBody(req)
+		return nil, err
+	}
+	o := h1.Options{
+		AbsoluteForm:   r.absolute,
+		ProxyAuth:      r.proxyAuth,
+		AcceptEncoding: st.askEncoding(req),
+		Trace:          httptrace.ContextClientTrace(req.Context()),
+	}
+	resp, err, retry := st.try(req, r, &o, false)
+	if retry {
+		// The Transport doc comment states this rule.
+		if req2, ok := rewind(req); ok {
+			resp, err, _ = st.try(req2, r, &o, true)
+			if err == nil {
+				resp.Request = req
+			}
+		}
+	}
+	if err != nil {
+		closeReqBody(req)
+		return nil, err
+	}
+	return resp, nil
 }
 
-// Stats returns a snapshot of the pool.
-func (t *Transport) Stats() Stats { return Stats{} }
+// try runs one attempt. retry reports the keep-alive race (a reused conn
+// lost before any response byte) that the Transport doc allows to retry.
+func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (*http.Response, error, bool) {
+	traceGetConn(o.Trace, r.addr)
+	pc, info, err := st.pool.Get(req.Context(), r.key, r.dial, fresh)
+	if err != nil {
+		return nil, err, false
+	}
+	st.pool.Count(r.key, countRequest)
+	c := pc.(*h1.Conn)
+	traceGotConn(o.Trace, c.NetConn(), info)
+	resp, err := c.RoundTrip(req, o)
+	if err != nil {
+		st.pool.Remove(r.key, c, pool.ReasonBroken)
+		return nil, err, info.Reused && notSent(req, err)
+	}
+	if c.Upgraded() {
+		st.pool.Detach(r.key, c)
+		return resp, nil, false
+	}
+	if !c.HasBody() {
+		st.checkin(r, c, c.Reusable(), o.Trace, pool.ReasonNotReusable)
+		resp.Body = http.NoBody
+	} else {
+		resp.Body = st.newBody(c, r, resp, o.Trace)
+	}
+	st.decode(resp, o.AcceptEncoding != "")
+	return resp, nil, false
+}
 
-// CloseIdleConnections closes idle connections.
-func (t *Transport) CloseIdleConnections() {}
+func countRequest(h *pool.HostStats) { h.Requests++ }
+
+// checkin ends an exchange: the conn goes back to the pool or is closed.
+func (st *state) checkin(r *route, c *h1.Conn, reusable bool, trace *httptrace.ClientTrace, reason pool.CloseReason) {
+	if st.h1.MaxRequests > 0 && c.Requests() >= st.h1.MaxRequests {
+		reason = pool.ReasonMaxRequests
+	}
+	st.pool.Put(r.key, c, reusable, reason)
+	tracePutIdle(trace, reusable)
+}
+
+// notSent: the request may be replayed on a fresh conn. Nothing written,
+// or an idempotent request (RFC 9110 §9.2.2); either way its body must be
+// replayable.
+func notSent(req *http.Request, err error) bool {
+	var nr *errs.NoResponseError
+	if !errors.As(err, &nr) || !replayable(req) {
+		return false
+	}
+	return !nr.Wrote || idempotent(req)
+}
+
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, k1 := req.Header["Idempotency-Key"]
+	_, k2 := req.Header["X-Idempotency-Key"]
+	return k1 || k2
+}
+
+// rewind returns a copy of req with a fresh body from GetBody.
+func rewind(req *http.Request) (*http.Request, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, true
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	r2 := *req
+	r2.Body = body
+	return &r2, true
+}
+
+func closeReqBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// validate rejects what cannot be sent, before anything is dialed.
+func validate(req *http.Request) error {
+	if req.URL == nil {
+		return &Error{Op: OpValidate, Err: errors.New("nil Request.URL")}
+	}
+	if req.Header == nil {
+		return &Error{Op: OpValidate, Err: errors.New("nil Request.Header")}
+	}
+	switch req.URL.Scheme {
+	case "http", "https":
+	default:
+		return &Error{Op: OpValidate, Err: errors.New("unsupported protocol scheme " + quoteShort(req.URL.Scheme))}
+	}
+	if err := wire.ValidateRequest(req); err != nil {
+		return &Error{Op: OpValidate, Err: err}
+	}
+	return nil
+}

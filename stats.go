@@ -1,6 +1,10 @@
 package spool
 
-import "time"
+import (
+	"time"
+
+	"github.com/spoolhttp/spool/internal/pool"
+)
 
 // HostStats describes the connections of one pool key (proxy, scheme and
 // host:port) or, in Stats.Total, of all of them.
@@ -17,7 +21,7 @@ type HostStats struct {
 	DialErrors   int64
 	Reuses       int64 // requests served by an existing connection
 	LeakedBodies int64 // bodies never closed, reclaimed after GC
-	WaitCount    int64 // callers that had to queue
+	WaitCount    int64 // requests that found no idle conn and waited (for a dial or a freed conn)
 	WaitDuration time.Duration
 
 	Closes CloseCounts
@@ -41,4 +45,34 @@ type CloseCounts struct {
 type Stats struct {
 	Total HostStats
 	Hosts map[string]HostStats
+}
+
+// Stats returns a snapshot of the pool; cheap enough to call every second.
+func (t *Transport) Stats() Stats {
+	ps := t.state().pool.Stats()
+	s := Stats{Total: hostStats(ps.Total), Hosts: make(map[string]HostStats, len(ps.Hosts))}
+	for k, h := range ps.Hosts {
+		s.Hosts[string(k)] = hostStats(h)
+	}
+	return s
+}
+
+func hostStats(h pool.HostStats) HostStats {
+	c := &h.Closes
+	return HostStats{
+		Active: h.Active, Idle: h.Idle, Dialing: h.Dialing, Waiting: h.Waiting,
+		Requests: h.Requests, Dials: h.Dials, DialErrors: h.DialErrors, Reuses: h.Reuses,
+		LeakedBodies: h.LeakedBodies, WaitCount: h.WaitCount, WaitDuration: h.WaitDuration,
+		Closes: CloseCounts{
+			IdleTimeout:  c[pool.ReasonIdleTimeout],
+			Evicted:      c[pool.ReasonEvicted],
+			ServerClosed: c[pool.ReasonServerClosed],
+			Broken:       c[pool.ReasonBroken],
+			Lifetime:     c[pool.ReasonLifetime],
+			MaxRequests:  c[pool.ReasonMaxRequests],
+			Leaked:       c[pool.ReasonLeaked],
+			EarlyClose:   c[pool.ReasonEarlyClose],
+			NotReusable:  c[pool.ReasonNotReusable],
+		},
+	}
 }

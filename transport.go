@@ -99,3 +99,59 @@ type Transport struct {
 	once sync.Once
 	st   *state // built on first use from the fields above
 }
+
+// CloseIdleConnections closes every idle connection. Connections carrying
+// a request are left alone.
+func (t *Transport) CloseIdleConnections() { t.state().pool.CloseIdle() }
+
+// Close closes idle connections, cancels dials in progress and makes later
+// requests fail with ErrTransportClosed. Requests in flight finish.
+func (t *Transport) Close() error {
+	t.state().pool.Close()
+	return nil
+}
+
+// Clone returns a new Transport with the same configuration and its own
+// pool.
+func (t *Transport) Clone() *Transport {
+	t2 := &Transport{}
+	t2.copyConfig(t)
+	if t.TLSClientConfig != nil {
+		t2.TLSClientConfig = t.TLSClientConfig.Clone()
+	}
+	t2.ProxyConnectHeader = t.ProxyConnectHeader.Clone()
+	return t2
+}
+
+// copyConfig copies every exported field (not the pool).
+func (t *Transport) copyConfig(from *Transport) {
+	t.Proxy = from.Proxy
+	t.DialContext = from.DialContext
+	t.DialTLSContext = from.DialTLSContext
+	t.TLSClientConfig = from.TLSClientConfig
+	t.TLSHandshakeTimeout = from.TLSHandshakeTimeout
+	t.DisableKeepAlives = from.DisableKeepAlives
+	t.DisableCompression = from.DisableCompression
+	t.MaxIdleConns = from.MaxIdleConns
+	t.MaxIdleConnsPerHost = from.MaxIdleConnsPerHost
+	t.MaxConnsPerHost = from.MaxConnsPerHost
+	t.IdleConnTimeout = from.IdleConnTimeout
+	t.ResponseHeaderTimeout = from.ResponseHeaderTimeout
+	t.ExpectContinueTimeout = from.ExpectContinueTimeout
+	t.ProxyConnectHeader = from.ProxyConnectHeader
+	t.GetProxyConnectHeader = from.GetProxyConnectHeader
+	t.MaxResponseHeaderBytes = from.MaxResponseHeaderBytes
+	t.ReadBufferSize = from.ReadBufferSize
+	t.WriteBufferSize = from.WriteBufferSize
+	t.ForceAttemptHTTP2 = from.ForceAttemptHTTP2
+	t.MaxConnWaiters = from.MaxConnWaiters
+	t.MaxConnLifetime = from.MaxConnLifetime
+	t.MaxRequestsPerConn = from.MaxRequestsPerConn
+	t.BodyReadTimeout = from.BodyReadTimeout
+	t.DrainLimit = from.DrainLimit
+	t.DrainTimeout = from.DrainTimeout
+	t.ExtraEncodings = from.ExtraEncodings
+	t.MaxDecompressedBytes = from.MaxDecompressedBytes
+	t.OnLeakedBody = from.OnLeakedBody
+	t.UserAgent = from.UserAgent
+}

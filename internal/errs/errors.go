@@ -18,6 +18,7 @@ const (
 	OpAwaitHeaders = "await headers"
 	OpReadBody     = "read body"
 	OpDecode       = "decode"
+	OpValidate     = "validate"
 )
 
 // Error is the error spool returns for a failed request. Op names the
@@ -83,3 +84,20 @@ func Wrap(op, addr string, reused bool, err error) error {
 	}
 	return &Error{Op: op, Addr: addr, Reused: reused, Err: err}
 }
+
+// ErrNoResponse means the connection failed before any byte of a response
+// arrived: typically the server closed a kept-alive connection just as we
+// reused it. The request may or may not have reached the server.
+var ErrNoResponse = errors.New("connection closed before any response byte")
+
+// NoResponseError carries ErrNoResponse with the I/O error behind it.
+// Wrote says whether any byte of the request was written.
+type NoResponseError struct {
+	Err   error
+	Wrote bool
+}
+
+func (e *NoResponseError) Error() string {
+	return ErrNoResponse.Error() + ": " + e.Err.Error()
+}
+func (e *NoResponseError) Unwrap() []error { return []error{ErrNoResponse, e.Err} }

@@ -1,0 +1,103 @@
+package spool
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"runtime"
+	"sync"
+
+	"github.com/spoolhttp/spool/internal/h1"
+	"github.com/spoolhttp/spool/internal/pool"
+)
+
+// body is a response body on an HTTP/1 conn (DESIGN decision 4):
+//   - reading to EOF returns the conn to the pool at once;
+//   - Close before EOF drains within DrainLimit/DrainTimeout and reuses the
+//     conn, else closes it;
+//   - a body dropped without Close is reclaimed after GC (leak.go).
+type body struct {
+	mu      sync.Mutex // serialises Read and Close; Close interrupts a blocked Read
+	c       *h1.Conn   // never changes, so Close may read it without the lock
+	gen     uint64     // the exchange this body belongs to
+	st      *state
+	r       *route
+	trace   *httptrace.ClientTrace
+	resp    *http.Response // gets the trailers at EOF
+	done    bool           // the exchange ended; the conn is no longer ours
+	closed  bool           // Close was called
+	err     error          // what Read returns once done
+	cleanup runtime.Cleanup
+}
+
+func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace) *body {
+	b := &body{c: c, gen: c.Gen(), st: st, r: r, trace: trace, resp: resp}
+	st.track(b, resp.Request)
+	return b
+}
+
+// Read implements io.Reader.
+func (b *body) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, ErrBodyClosed
+	}
+	if b.done {
+		return 0, b.err
+	}
+	n, err := b.c.ReadBody(p)
+	switch {
+	case err == io.EOF:
+		b.trailer()
+		b.end(b.c.FinishBody(), pool.ReasonNotReusable, io.EOF)
+	case err != nil:
+		b.c.FinishBody()
+		b.end(false, pool.ReasonBroken, err)
+	case b.c.BodyDone():
+		// The framed end is reached: don't wait for a Read that returns
+		// EOF to give the conn back.
+		b.trailer()
+		b.end(b.c.FinishBody(), pool.ReasonNotReusable, io.EOF)
+	}
+	return n, err
+}
+
+// Close implements io.Closer. Safe to call more than once and
+// concurrently with Read (the Read is interrupted).
+func (b *body) Close() error {
+	if !b.mu.TryLock() {
+		b.c.AbortExchange(b.gen)
+		b.mu.Lock()
+	}
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.done {
+		return nil
+	}
+	b.c.Drain(b.st.drainLimit, b.st.drainTimeout)
+	b.end(b.c.FinishBody(), pool.ReasonEarlyClose, ErrBodyClosed)
+	return nil
+}
+
+// trailer publishes the trailers once the body is complete.
+func (b *body) trailer() {
+	if t := b.c.Trailer(); len(t) > 0 {
+		b.resp.Trailer = t
+	}
+}
+
+// end hands the conn back exactly once.
+func (b *body) end(reusable bool, reason pool.CloseReason, err error) {
+	b.done = true
+	b.err = err
+	b.cleanup.Stop()
+	b.st.checkin(b.r, b.c, reusable, b.trace, reason)
+}
+
+// ErrBodyClosed is returned by Read after Close.
+var ErrBodyClosed = errors.New("spool: read on closed response body")

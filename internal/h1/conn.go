@@ -1,0 +1,173 @@
+// Package h1 runs HTTP/1.1 exchanges over one connection.
+//
+// Life of an exchange (all on the caller's goroutine unless noted):
+//
+//	Reserve (pool checkout) → RoundTrip: write head [→ body writer goroutine
+//	only while a body streams] → read 1xx* and the final head → ReadBody*
+//	→ finish: keep-alive decision, buffers back to their pools, conn idle.
+//
+// An idle Conn owns no goroutine and no buffer: a struct and a socket.
+// Cancellation is a context.AfterFunc that sets a past deadline.
+package h1
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spoolhttp/spool/internal/wire"
+)
+
+// Config is shared by every conn of a Transport; it must not change.
+type Config struct {
+	MaxHeaderBytes        int
+	ExpectContinueTimeout time.Duration
+	ResponseHeaderTimeout time.Duration
+	BodyReadTimeout       time.Duration
+	ReadBufferSize        int
+	WriteBufferSize       int
+	UserAgent             string
+	DisableKeepAlives     bool
+	MaxRequests           int // 0: no limit; the last allowed request says Connection: close
+}
+
+// Options are per-request facts decided above the conn.
+type Options struct {
+	AbsoluteForm   bool   // via an HTTP proxy without a tunnel
+	ProxyAuth      string // Proxy-Authorization for AbsoluteForm
+	AcceptEncoding string // added by the transport's decompression bridge
+	Trace          *httptrace.ClientTrace
+}
+
+// Conn is one HTTP/1.1 connection. It implements the pool's Conn interface.
+type Conn struct {
+	nc   net.Conn
+	raw  syscall.RawConn // for the checkout peek; nil if the conn has no fd
+	cfg  *Config
+	Addr string // remote address, for errors
+
+	Created time.Time
+
+	inFlight atomic.Int32 // 1 from Reserve until the exchange finishes
+	closed   atomic.Bool
+	reused   bool // owned by the exchange: served a request before this one
+
+	// Exchange state, owned by the goroutine running the exchange (and the
+	// body's reader after RoundTrip returns).
+	br        *bufio.Reader
+	body      wire.BodyReader
+	sink      http.Response // receives the body's trailers
+	framing   wire.Framing
+	keepAlive bool // both sides allow reuse after this exchange
+	requests  int  // exchanges started on this conn
+	stop      func() bool
+	deadline  bool // a read/write deadline may be set and must be cleared before idling
+	upgraded  bool // 101 or CONNECT: the body owns the socket
+
+	ctx         context.Context // the current request's
+	up          upload
+	ho          wire.HeadOptions
+	cw          countWriter
+	written     atomic.Int64 // bytes of this exchange accepted by the socket
+	timeoutName string       // the setting behind a read deadline, for errors
+
+	// mu guards cancelled and the conn's deadlines against the AfterFunc.
+	mu        sync.Mutex
+	cancelled bool
+	gen       uint64 // exchanges started; identifies the live one
+	live      bool   // exchange gen has not finished
+
+	peekN   int
+	peekErr error
+	peekFn  func(fd uintptr) bool // allocated once so the peek costs no allocation
+}
+
+// New wraps an established connection.
+func New(nc net.Conn, cfg *Config, now time.Time) *Conn {
+	c := &Conn{nc: nc, cfg: cfg, Addr: remoteAddr(nc), Created: now}
+	c.raw = rawConn(nc)
+	c.cw.c = c
+	return c
+}
+
+func remoteAddr(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Available reports whether a request may start: 1 when idle and open.
+func (c *Conn) Available() int {
+	if c.closed.Load() || c.inFlight.Load() != 0 {
+		return 0
+	}
+	return 1
+}
+
+// InFlight is 1 while reserved or carrying a request.
+func (c *Conn) InFlight() int { return int(c.inFlight.Load()) }
+
+// Reserve takes the conn's one slot.
+func (c *Conn) Reserve() error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if !c.inFlight.CompareAndSwap(0, 1) {
+		return errBusy
+	}
+	return nil
+}
+
+// Release gives back a reservation that was not used.
+func (c *Conn) Release() { c.inFlight.CompareAndSwap(1, 0) }
+
+// Err reports whether the conn can still be used. For an idle conn it is
+// the checkout health check: a non-blocking peek that finds a server's FIN
+// or stray bytes without a reader goroutine (DESIGN decision 3).
+func (c *Conn) Err() error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if c.inFlight.Load() != 0 || c.raw == nil {
+		return nil
+	}
+	return c.peek()
+}
+
+// Close closes the socket. Safe to call more than once and concurrently.
+func (c *Conn) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	return c.nc.Close()
+}
+
+// Requests is how many exchanges the conn has started.
+func (c *Conn) Requests() int { return c.requests }
+
+// NetConn is the underlying connection (101 Switching Protocols hands it over).
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// countWriter counts bytes the socket accepted, so a failed write can tell
+// "nothing sent" (safe to retry) from "partly sent".
+type countWriter struct{ c *Conn }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	n, err := w.c.nc.Write(p)
+	w.c.written.Add(int64(n))
+	return n, err
+}
+
+func (cfg *Config) maxHeader() int {
+	if cfg.MaxHeaderBytes > 0 {
+		return cfg.MaxHeaderBytes
+	}
+	return wire.DefaultMaxHeaderBytes
+}

@@ -1,0 +1,244 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"sync/atomic"
+
+	"github.com/spoolhttp/spool/internal/errs"
+	"github.com/spoolhttp/spool/internal/wire"
+	"golang.org/x/net/http/httpguts"
+)
+
+// inlineBodyMax: a rewindable body up to this size is written on the
+// caller's goroutine with the head (one write, no goroutine); it fits in a
+// loopback or typical socket buffer, so a server that answers early
+// without reading cannot block us for long.
+const inlineBodyMax = 64 << 10
+
+// upload is the state of one request body. It lives in the Conn (no
+// allocation); the done channel exists only while a body streams.
+type upload struct {
+	req    *http.Request
+	body   io.Reader
+	bw     *bufio.Writer
+	length int64
+	trace  *httptrace.ClientTrace
+
+	err        error      // writing the head failed
+	expect     bool       // Expect: 100-continue, waiting for the first byte
+	awaiting   bool       // a response arrived while the body is held back
+	done       chan error // the body writer goroutine's result; nil if none
+	bodyClosed atomic.Bool
+	cut        atomic.Bool // we stopped the writer; its error is ours
+}
+
+// outgoing decides the request's framing. A ContentLength of 0 with a
+// non-nil Body means "unknown" (net/http's rule): probe one byte so an
+// empty body is sent without chunked framing.
+func outgoing(req *http.Request) (int64, io.Reader, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return 0, nil, nil
+	}
+	if len(req.Trailer) > 0 {
+		return -1, req.Body, nil // trailers need chunked framing (RFC 9112 §7.1.2)
+	}
+	if req.ContentLength != 0 {
+		return max(req.ContentLength, -1), req.Body, nil
+	}
+	var b [1]byte
+	n, err := io.ReadFull(req.Body, b[:])
+	if n == 0 {
+		if err == io.EOF {
+			req.Body.Close()
+			return 0, nil, nil
+		}
+		return 0, nil, &phaseErr{errs.OpWrite, err}
+	}
+	return -1, io.MultiReader(bytes.NewReader(b[:]), req.Body), nil
+}
+
+// sendBody writes what can be written before the response is awaited.
+func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io.Reader, length int64) *upload {
+	up := &c.up
+	*up = upload{req: req, body: body, bw: bw, length: length, trace: o.Trace}
+	c.timeoutName = "ResponseHeaderTimeout"
+	switch {
+	case body == nil:
+		up.flush(c)
+	case c.cfg.ExpectContinueTimeout > 0 && httpguts.HeaderValuesContainsToken(req.Header["Expect"], "100-continue"):
+		up.err = up.flushHead(c)
+		up.expect = up.err == nil
+		up.awaiting = up.expect
+	case req.GetBody != nil && length > 0 && length <= inlineBodyMax:
+		up.err = writeBody(bw, body, length, req.Trailer)
+		up.flush(c)
+	default:
+		if up.err = up.flushHead(c); up.err == nil {
+			up.start(c)
+		}
+	}
+	return up
+}
+
+// flush ends a request written on the caller's goroutine.
+func (up *upload) flush(c *Conn) {
+	if up.err == nil {
+		up.err = up.flushHead(c)
+	}
+	up.finishWrite(c)
+}
+
+func (up *upload) flushHead(c *Conn) error {
+	if err := up.bw.Flush(); err != nil {
+		if c.reused && c.written.Load() == 0 {
+			return &errs.NoResponseError{Err: err, Wrote: false}
+		}
+		return &phaseErr{errs.OpWrite, err}
+	}
+	return nil
+}
+
+// finishWrite runs once the request is fully written (or failed).
+func (up *upload) finishWrite(c *Conn) {
+	up.closeBody()
+	putWriter(up.bw, c.cfg.WriteBufferSize)
+	up.bw = nil
+	if up.trace != nil && up.trace.WroteRequest != nil {
+		up.trace.WroteRequest(httptrace.WroteRequestInfo{Err: up.err})
+	}
+	if up.err == nil && c.cfg.ResponseHeaderTimeout > 0 {
+		c.setReadDeadline(c.cfg.ResponseHeaderTimeout)
+	}
+}
+
+func (up *upload) closeBody() {
+	if up.req.Body != nil && up.bodyClosed.CompareAndSwap(false, true) {
+		up.req.Body.Close()
+	}
+}
+
+// start streams the body from a goroutine so the caller can read an early
+// response meanwhile (DESIGN decision 1: the only goroutine per exchange).
+func (up *upload) start(c *Conn) {
+	up.awaiting = false
+	up.done = make(chan error, 1)
+	go func() {
+		err := writeBody(up.bw, up.body, up.length, up.req.Trailer)
+		if err == nil {
+			err = up.bw.Flush()
+		}
+		if err != nil {
+			err = &phaseErr{errs.OpWrite, err}
+			if !up.cut.Load() {
+				c.abort() // the server may be waiting for the rest: wake the reader
+			}
+		}
+		up.err = err
+		up.finishWrite(c)
+		up.done <- err
+	}()
+}
+
+// release sends a held-back body after 100 Continue or the expect timeout.
+func (up *upload) release(c *Conn) {
+	if up.awaiting {
+		up.start(c)
+	}
+}
+
+func (up *upload) waiting() bool { return up.awaiting }
+
+// awaitContinue waits up to ExpectContinueTimeout for a first response byte
+// (RFC 9110 §10.1.1); on timeout the body goes anyway, as net/http does.
+func (c *Conn) awaitContinue(trace *httptrace.ClientTrace, up *upload) error {
+	up.expect = false
+	if trace != nil && trace.Wait100Continue != nil {
+		trace.Wait100Continue()
+	}
+	c.setReadDeadline(c.cfg.ExpectContinueTimeout)
+	_, err := c.br.Peek(1)
+	c.setReadDeadline(0)
+	if err == nil {
+		return nil // the head loop sees 100 (release) or a final status
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && !c.isAborted() {
+		up.release(c)
+		return nil
+	}
+	return c.noResponse(err)
+}
+
+// finalHead settles the upload once the final head is in: a body still
+// streaming is cut off; a body never sent (final status instead of 100)
+// leaves the server's framing unknown, so the conn is not reused
+// (CVE-2024-24791).
+func (up *upload) finalHead(c *Conn) error {
+	switch {
+	case up.done != nil:
+		select {
+		case err := <-up.done:
+			if err != nil {
+				c.keepAlive = false // the response came anyway; deliver it
+			}
+		default:
+			c.keepAlive = false
+			up.cut.Store(true)
+			c.setWriteDeadlinePast()
+			up.closeBody()
+			<-up.done
+		}
+		up.done = nil
+	case up.awaiting:
+		c.keepAlive = false
+		up.awaiting = false
+		up.finishWrite(c)
+	}
+	return nil
+}
+
+// settle ends the upload after the head could not be read, preferring the
+// writer's own error when the reader only failed because the writer woke it.
+func (up *upload) settle(c *Conn, err error) error {
+	if up.done == nil && up.err != nil {
+		return up.err
+	}
+	switch {
+	case up.done != nil:
+		up.cut.Store(true)
+		up.closeBody()
+		c.setWriteDeadlinePast()
+		if werr := <-up.done; werr != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.ctx.Err() == nil {
+			err = werr
+		}
+		up.done = nil
+	case up.bw != nil:
+		up.finishWrite(c)
+	}
+	return err
+}
+
+// writeBody copies a request body with Content-Length or chunked framing.
+func writeBody(bw *bufio.Writer, body io.Reader, length int64, trailer http.Header) error {
+	if length > 0 {
+		n, err := io.Copy(bw, io.LimitReader(body, length))
+		if err != nil {
+			return err
+		}
+		if n < length {
+			return fmt.Errorf("request body has %d bytes, ContentLength says %d", n, length)
+		}
+		return nil
+	}
+	cw := wire.NewChunkedWriter(bw)
+	if _, err := io.Copy(cw, body); err != nil {
+		return err
+	}
+	return cw.Close(trailer)
+}

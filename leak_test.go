@@ -1,0 +1,54 @@
+package spool_test
+
+import (
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testserver"
+)
+
+// A body dropped without Close is reclaimed after GC: the conn is closed,
+// the slot freed, Stats counts it and the hook names the request.
+func TestForgottenBodyReclaimed(t *testing.T) {
+	s := testserver.New(t, testserver.OK("a body nobody reads"))
+	var reported atomic.Value
+	tr := newTransport(t, &spool.Transport{
+		MaxConnsPerHost: 1,
+		OnLeakedBody:    func(method, url string) { reported.Store(method + " " + url) },
+	})
+	forget := func() {
+		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL()+"/leak", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp // dropped without Close
+	}
+	forget()
+	if st := tr.Stats().Total; st.Active != 1 {
+		t.Fatalf("active %d, want 1 before GC", st.Active)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tr.Stats().Total.LeakedBodies == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("leaked body not reclaimed after GC")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	st := tr.Stats().Total
+	if st.LeakedBodies != 1 || st.Closes.Leaked != 1 || st.Active != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if got, _ := reported.Load().(string); got != "GET "+s.URL()+"/leak" {
+		t.Fatalf("hook got %q", got)
+	}
+	// MaxConnsPerHost is 1: the slot must be free again.
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	if got := get(t, c, s.URL()); got != "a body nobody reads" {
+		t.Fatalf("after reclaim: %q", got)
+	}
+}

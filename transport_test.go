@@ -1,0 +1,174 @@
+package spool_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testserver"
+)
+
+// 10,000 keep-alive GETs in a loop open exactly one connection.
+func TestKeepAliveLoopOneConn(t *testing.T) {
+	s := testserver.New(t, testserver.OK("hello, world"))
+	tr := newTransport(t, nil)
+	c := &http.Client{Transport: tr}
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	for i := 0; i < n; i++ {
+		if got := get(t, c, s.URL()+"/"); got != "hello, world" {
+			t.Fatalf("request %d: body %q", i, got)
+		}
+	}
+	if s.ConnCount() != 1 {
+		t.Fatalf("server saw %d connections, want 1", s.ConnCount())
+	}
+	st := tr.Stats().Total
+	if st.Dials != 1 || st.Reuses != int64(n-1) || st.Requests != int64(n) || st.Idle != 1 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// The server closing an idle conn is invisible to the caller: the
+// checkout peek sees the FIN and the request goes on a new conn.
+func TestServerClosedIdleConn(t *testing.T) {
+	s := testserver.New(t, testserver.OK("ok"))
+	tr := newTransport(t, nil)
+	c := &http.Client{Transport: tr}
+	get(t, c, s.URL())
+	s.CloseIdleConns()
+	waitFor(t, func() bool { return s.OpenConns() == 0 })
+	if got := get(t, c, s.URL()); got != "ok" {
+		t.Fatalf("body %q", got)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 2 || reqs[1].ConnIndex != 1 {
+		t.Fatalf("requests: %+v", reqs)
+	}
+	if st := tr.Stats().Total; st.Closes.ServerClosed != 1 {
+		t.Fatalf("closes: %+v", st.Closes)
+	}
+}
+
+// A reused conn that dies before any response byte (the keep-alive race
+// the peek cannot see) is retried once for GET, not for a POST whose body
+// cannot be replayed.
+func TestRetryOnReusedConnLost(t *testing.T) {
+	for _, h := range []struct {
+		name string
+		h    testserver.Handler
+	}{{"reset", testserver.ResetOnReuse}, {"fin", testserver.CloseOnReuse}} {
+		t.Run(h.name, func(t *testing.T) {
+			s := testserver.New(t, h.h)
+			tr := newTransport(t, &spool.Transport{})
+			c := &http.Client{Transport: tr}
+			get(t, c, s.URL())
+			if got := get(t, c, s.URL()); got != "ok" {
+				t.Fatalf("GET after lost conn: %q", got)
+			}
+			// POST without GetBody on a reused conn: not retried.
+			req, _ := http.NewRequest("POST", s.URL(), io.NopCloser(strings.NewReader("data")))
+			req.GetBody = nil
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("POST without GetBody succeeded on a conn the server drops")
+			}
+			if !errors.Is(err, spool.ErrNoResponse) {
+				t.Fatalf("POST error %v does not match ErrNoResponse", err)
+			}
+			// With GetBody (http.NewRequest sets it for strings.Reader) it is replayed.
+			req, _ = http.NewRequest("POST", s.URL(), strings.NewReader("data"))
+			resp, err = tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("POST with GetBody: %v", err)
+			}
+			resp.Body.Close()
+		})
+	}
+}
+
+func TestCloseMidBody(t *testing.T) {
+	s := testserver.New(t, testserver.Script(testserver.CloseMidBody(100, "partial"), testserver.OK("ok")))
+	tr := newTransport(t, nil)
+	c := &http.Client{Transport: tr}
+	resp, err := c.Get(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || err == io.EOF {
+		t.Fatalf("short body read without error: %q", b)
+	}
+	var se *spool.Error
+	if !errors.As(err, &se) || se.Op != spool.OpReadBody {
+		t.Fatalf("error %v is not a read body *spool.Error", err)
+	}
+	if got := get(t, c, s.URL()); got != "ok" {
+		t.Fatalf("next request: %q", got)
+	}
+	if st := tr.Stats().Total; st.Dials != 2 || st.Closes.Broken != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestResponseHeaderTimeoutRealServer(t *testing.T) {
+	s := testserver.New(t, testserver.StallBeforeHeaders)
+	tr := newTransport(t, &spool.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
+	_, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	var se *spool.Error
+	if !errors.As(err, &se) || se.Op != spool.OpAwaitHeaders || !se.Timeout() {
+		t.Fatalf("err = %v, want await headers timeout", err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v does not match context.DeadlineExceeded", err)
+	}
+	waitFor(t, func() bool { return s.OpenConns() == 0 })
+}
+
+// 1,000 requests that Close a small body before reading it reuse conns:
+// the bounded drain saves the conn.
+func TestEarlyCloseReuses(t *testing.T) {
+	s := testserver.New(t, testserver.OK(strings.Repeat("x", 2000)))
+	tr := newTransport(t, nil)
+	for i := 0; i < 1000; i++ {
+		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if s.ConnCount() != 1 {
+		t.Fatalf("%d conns for 1000 early-closed bodies", s.ConnCount())
+	}
+}
+
+func mustReq(t testing.TB, method, url string, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// waitFor polls cond; only for conditions another process or goroutine
+// reaches soon (a server noticing a close), bounded at 5s.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
