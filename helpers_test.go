@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -60,17 +62,31 @@ func runChildServer() {
 	}
 	fmt.Println(ln.Addr().String())
 	go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }() // dies with its parent
+	// SPOOL_BARRIER=N holds every request until N are in flight, so a
+	// client with N concurrent requests provably opens N conns.
+	n, _ := strconv.Atoi(os.Getenv("SPOOL_BARRIER"))
+	var mu sync.Mutex
+	arrived := 0
+	open := make(chan struct{})
 	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n > 0 {
+			mu.Lock()
+			if arrived++; arrived == n {
+				close(open)
+			}
+			mu.Unlock()
+			<-open
+		}
 		io.WriteString(w, "hello, world")
 	}))
 }
 
 // startChildServer runs runChildServer in a child process and returns its
 // address; the child exits when the test ends.
-func startChildServer(t testing.TB) string {
+func startChildServer(t testing.TB, barrier int) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childServerEnv+"=1")
+	cmd.Env = append(os.Environ(), childServerEnv+"=1", "SPOOL_BARRIER="+strconv.Itoa(barrier))
 	stdin, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {

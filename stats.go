@@ -30,7 +30,7 @@ type HostStats struct {
 // CloseCounts counts closed connections by reason.
 type CloseCounts struct {
 	IdleTimeout  int64 // idle past IdleConnTimeout
-	Evicted      int64 // idle limits (LRU) or CloseIdleConnections
+	Evicted      int64 // idle limits (LRU), CloseIdleConnections or Close
 	ServerClosed int64 // the server closed an idle connection
 	Broken       int64 // I/O error, protocol error, cancellation
 	Lifetime     int64 // MaxConnLifetime
@@ -65,7 +65,7 @@ func hostStats(h pool.HostStats) HostStats {
 		LeakedBodies: h.LeakedBodies, WaitCount: h.WaitCount, WaitDuration: h.WaitDuration,
 		Closes: CloseCounts{
 			IdleTimeout:  c[pool.ReasonIdleTimeout],
-			Evicted:      c[pool.ReasonEvicted],
+			Evicted:      c[pool.ReasonEvicted] + c[pool.ReasonCloseIdle] + c[pool.ReasonPoolClosed],
 			ServerClosed: c[pool.ReasonServerClosed],
 			Broken:       c[pool.ReasonBroken],
 			Lifetime:     c[pool.ReasonLifetime],

@@ -173,3 +173,7 @@ func (c *Conn) setBusy() bool {
 	c.idle = false
 	return !c.closed
 }
+
+// Read reads raw bytes from the client after the request head (for
+// upgraded conns: 101 Switching Protocols, tunnels).
+func (c *Conn) Read(p []byte) (int, error) { return c.br.Read(p) }

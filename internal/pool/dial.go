@@ -1,0 +1,69 @@
+package pool
+
+import (
+	"context"
+	"time"
+)
+
+// dialing is one dial in progress.
+type dialing[C Conn] struct {
+	owner *waiter[C] // guarded by Pool.mu; the waiter it was started for, nil once that one is done
+}
+
+// startDialLocked starts a dial for h on behalf of w, in its own goroutine
+// (the only goroutine the pool ever starts). The dial's context keeps w's
+// values but not its cancellation, so a caller giving up does not waste a
+// conn the next caller may use; Close cancels it.
+func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
+	d := &dialing[C]{owner: w}
+	w.dial = d
+	h.nowned++
+	h.ndialing++
+	h.rec.s.Dials++
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(w.ctx))
+	stop := context.AfterFunc(p.dialCtx, func() { cancel(context.Cause(p.dialCtx)) })
+	dial := w.dialFn
+	go func() {
+		c, err := dial(ctx)
+		stop()
+		cancel(nil)
+		p.dialDone(h, d, c, err)
+	}()
+}
+
+// dialDone books a finished dial. An error goes to the waiter that owned the
+// dial, if it still waits; a conn serves its owner first, then every other
+// waiter it has room for, then lands idle.
+func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
+	var b closeBatch[C]
+	p.mu.Lock()
+	now := time.Now()
+	h.ndialing--
+	w := d.owner
+	if w != nil {
+		w.dial, d.owner = nil, nil
+		h.nowned--
+	}
+	switch {
+	case err != nil:
+		h.rec.s.DialErrors++
+		if w != nil {
+			p.failLocked(w, err, now)
+		}
+	case p.closed:
+		h.rec.s.Closes[ReasonPoolClosed]++
+		b.add(c)
+	default:
+		e := p.trackLocked(h, c, now)
+		h.multiplexed = c.Available() > 1
+		if w != nil && !w.done && c.Reserve() == nil {
+			p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
+		} else if w != nil {
+			h.q.rewind() // w is live again without a dial
+		}
+		p.placeLocked(e, now, &b, true)
+	}
+	p.settleLocked(h, &b)
+	p.mu.Unlock()
+	b.close()
+}

@@ -1,0 +1,188 @@
+package pool
+
+import (
+	"context"
+	"time"
+)
+
+// GetInfo describes how Get found its conn.
+type GetInfo struct {
+	Reused   bool          // the conn had been checked out before
+	WasIdle  bool          // it came off the idle list
+	IdleTime time.Duration // how long it was idle (WasIdle only)
+	Waited   time.Duration // time spent in the wait queue (0 when a conn was at hand)
+}
+
+// Get returns a conn for key with one slot reserved (Reserve already called).
+//
+// In order it tries: a multiplexed conn in use with spare capacity; the most
+// recently idled conn (LIFO), checked with Err() outside the lock (a failed
+// conn is closed, counted ReasonServerClosed or ReasonBroken, and the next one
+// tried); else it queues (FIFO per key) and a dial starts when
+// MaxConnsPerHost allows. The dial runs in its own goroutine with
+// context.WithoutCancel(ctx), cancelled only by Close; a conn put back in the
+// meantime goes to the front waiter and the dial, when done, serves the next
+// waiter or lands idle. A fresh conn serves every waiter it has room for.
+//
+// Errors: a dial error goes to the waiter whose dial it was, as returned by
+// dial. ctx ending while queued, ErrWaitQueueFull and ErrPoolClosed come as
+// *errs.Error{Op: errs.OpPoolWait}.
+//
+// forceNew skips conns already used and waits for a fresh dial (the one
+// transparent retry after a reused conn failed); at the MaxConnsPerHost limit
+// it closes the least recently used idle conn of key to make room.
+func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
+	for {
+		c, info, err, done := p.getOnce(ctx, key, dial, forceNew)
+		if done {
+			return c, info, err
+		}
+	}
+}
+
+// getOnce makes one attempt; done=false means an idle conn failed its check
+// and Get should look again.
+func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (c C, info GetInfo, err error, done bool) {
+	var b closeBatch[C]
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return c, info, waitErr(ErrPoolClosed), true
+	}
+	h := p.hostLocked(key)
+	now := time.Now()
+	if !forceNew {
+		e, reserved := p.takeLocked(h, now, &b)
+		if e != nil {
+			info = p.checkoutLocked(e, now, !reserved)
+			p.mu.Unlock()
+			b.close()
+			if !reserved && !p.checkIdle(e, info) {
+				return c, info, nil, false
+			}
+			return e.c, info, nil, true
+		}
+	}
+	w, err := p.enqueueLocked(ctx, h, dial, forceNew, now, &b)
+	p.mu.Unlock()
+	b.close()
+	if err != nil {
+		return c, info, err, true
+	}
+	c, info, err = p.wait(ctx, w)
+	return c, info, err, true
+}
+
+// takeLocked finds a usable conn of h. A multiplexed conn comes back already
+// reserved (reserved=true); an idle conn comes back off the idle lists and not
+// yet reserved: the caller checks it with checkIdle outside the lock.
+// Expired idle conns met on the way are removed and added to b.
+func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *entry[C], reserved bool) {
+	for e = h.shared.front; e != nil; e = h.shared.front {
+		// Multiplexed conns' Err is a field read, fine under the lock.
+		if err := e.c.Err(); err != nil {
+			p.removeLocked(e, reasonFor(err))
+			b.add(e.c)
+			continue
+		}
+		if p.lifetimeOverLocked(e, now) {
+			p.retireLocked(e, ReasonLifetime)
+			continue
+		}
+		if e.c.Reserve() != nil { // full after all
+			p.unshareLocked(e)
+			continue
+		}
+		if e.c.Available() == 0 {
+			p.unshareLocked(e)
+		}
+		return e, true
+	}
+	for e = h.idle.front; e != nil; e = h.idle.front {
+		p.unidleLocked(e)
+		if why, over := p.expiredLocked(e, now); over {
+			p.removeLocked(e, why)
+			b.add(e.c)
+			continue
+		}
+		return e, false
+	}
+	return nil, false
+}
+
+// checkIdle runs the checkout health check on an idle conn taken by
+// takeLocked, outside the lock, and reserves it. On failure the conn is
+// closed and forgotten and checkIdle reports false.
+func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
+	err := e.c.Err()
+	if err == nil {
+		err = e.c.Reserve()
+	}
+	if err == nil {
+		if e.c.Available() > 0 { // multiplexed: let others share it
+			var b closeBatch[C]
+			p.mu.Lock()
+			p.placeLocked(e, time.Now(), &b, false)
+			p.settleLocked(e.h, &b)
+			p.mu.Unlock()
+			b.close()
+		}
+		return true
+	}
+	p.mu.Lock()
+	p.uncheckoutLocked(e, info)
+	p.removeLocked(e, reasonFor(err))
+	var b closeBatch[C]
+	p.settleLocked(e.h, &b)
+	p.mu.Unlock()
+	b.add(e.c)
+	b.close()
+	return false
+}
+
+// checkoutLocked books one checkout of e, whose slot is (or is about to be)
+// reserved.
+func (p *Pool[C]) checkoutLocked(e *entry[C], now time.Time, wasIdle bool) GetInfo {
+	info := GetInfo{Reused: e.uses > 0}
+	if wasIdle {
+		info.WasIdle = true
+		info.IdleTime = now.Sub(e.idleAt)
+	}
+	if info.Reused {
+		e.h.rec.s.Reuses++
+	}
+	e.uses++
+	if max := p.cfg.MaxRequestsPerConn; max > 0 && e.uses >= max {
+		p.retireLocked(e, ReasonMaxRequests)
+	}
+	return info
+}
+
+// uncheckoutLocked undoes checkoutLocked for a checkout that did not happen
+// (failed health check, or the waiter had gone).
+func (p *Pool[C]) uncheckoutLocked(e *entry[C], info GetInfo) {
+	e.uses--
+	if info.Reused {
+		e.h.rec.s.Reuses--
+	}
+	if e.retired && e.why == ReasonMaxRequests && e.uses < p.cfg.MaxRequestsPerConn {
+		e.retired = false
+	}
+}
+
+// expiredLocked reports whether idle conn e is past its idle timeout or
+// lifetime at now, and which.
+func (p *Pool[C]) expiredLocked(e *entry[C], now time.Time) (CloseReason, bool) {
+	if t := p.cfg.IdleTimeout; t > 0 && !now.Before(e.idleAt.Add(t)) {
+		return ReasonIdleTimeout, true
+	}
+	if p.lifetimeOverLocked(e, now) {
+		return ReasonLifetime, true
+	}
+	return 0, false
+}
+
+func (p *Pool[C]) lifetimeOverLocked(e *entry[C], now time.Time) bool {
+	t := p.cfg.MaxLifetime
+	return t > 0 && !now.Before(e.created.Add(t))
+}

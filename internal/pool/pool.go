@@ -1,0 +1,261 @@
+// Package pool is spool's keyed connection cache. It is generic over a Conn
+// interface (Go 1.26 http.ClientConn's shape) so HTTP/1 and HTTP/2 conns share
+// it and tests drive it with fakes, without sockets.
+//
+// Per key it keeps a LIFO stack of idle conns and a list of multiplexed conns
+// with spare capacity; over all keys a global LRU of idle conns. Callers that
+// find nothing wait in a FIFO queue per key while dials run, one goroutine per
+// dial in progress and no other goroutine: idle expiry is one timer for the
+// whole pool, driven by evictLocked(now).
+//
+// Locking: one mutex, Pool.mu, guards all pool state. Conn methods that may
+// block or make a syscall (Err on an idle HTTP/1 conn, Close) run outside it.
+package pool
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Conn is one connection the pool manages. HTTP/1 conns carry one request at
+// a time; HTTP/2 conns carry many. Mirrors Go 1.26 http.ClientConn.
+//
+// The pool uses conns as map keys, so the dynamic type behind C must be
+// comparable (a pointer, in practice).
+type Conn interface {
+	Available() int // requests it can take now without blocking; 0 when busy (h1) or closed
+	InFlight() int  // requests in flight including reservations
+	Reserve() error // take a slot; error if closed or full
+	Release()       // give back an unused reservation
+	// Err is non-nil when the conn can no longer be used. For an idle HTTP/1
+	// conn it performs the checkout health check (a non-blocking peek), so the
+	// pool calls it once per checkout of an idle conn, never in loops, and
+	// never under Pool.mu.
+	Err() error
+	Close() error
+}
+
+// Key names a connection cache bucket. The caller builds it
+// (proxy|scheme|host:port); the pool only compares keys.
+type Key string
+
+// DialFunc makes a new conn for a key. Its ctx is not the caller's: it keeps
+// the caller's values but not its cancellation, and is cancelled by Close.
+type DialFunc[C Conn] func(ctx context.Context) (C, error)
+
+// Defaults for zero Config fields.
+const (
+	// DefaultMaxIdle bounds idle conns over all hosts. An idle conn costs a
+	// struct and a file descriptor (no goroutine), so this is about descriptors.
+	DefaultMaxIdle = 1024
+	// DefaultMaxIdlePerHost is large because net/http's 2 makes a busy client
+	// close and redial conns it needs a moment later (golang/go#13801).
+	DefaultMaxIdlePerHost = 256
+	// DefaultIdleTimeout matches net/http's DefaultTransport. It need not
+	// undercut server keep-alive limits (the checkout health check catches a
+	// server's close); it only keeps unused descriptors from living forever.
+	DefaultIdleTimeout = 90 * time.Second
+)
+
+// Config holds the pool's limits. The zero value is usable.
+type Config struct {
+	MaxIdle            int           // all hosts; 0 → DefaultMaxIdle; <0 → no idle conns kept
+	MaxIdlePerHost     int           // 0 → DefaultMaxIdlePerHost; <0 → no idle conns kept
+	MaxConnsPerHost    int           // 0 → unlimited; counts dialing + active + idle conns of a key
+	MaxWaitPerHost     int           // 0 → unlimited; callers waiting for a free slot of a key beyond this fail fast with ErrWaitQueueFull
+	IdleTimeout        time.Duration // 0 → DefaultIdleTimeout; <0 → never
+	MaxLifetime        time.Duration // 0 → unlimited; an older conn is not reused (closed at checkin, checkout or eviction)
+	MaxRequestsPerConn int           // 0 → unlimited; after this many checkouts a conn is retired
+}
+
+func (c Config) normalized() Config {
+	if c.MaxIdle == 0 {
+		c.MaxIdle = DefaultMaxIdle
+	}
+	if c.MaxIdlePerHost == 0 {
+		c.MaxIdlePerHost = DefaultMaxIdlePerHost
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	return c
+}
+
+// keepsIdle reports whether idle conns are kept at all.
+func (c Config) keepsIdle() bool { return c.MaxIdle > 0 && c.MaxIdlePerHost > 0 }
+
+// Pool is a keyed connection cache. Create it with New.
+type Pool[C Conn] struct {
+	cfg         Config                  // normalized; read-only after New
+	dialCtx     context.Context         // parent of every dial's cancellation; cancelled by Close
+	cancelDials context.CancelCauseFunc // cancels dialCtx
+
+	mu      sync.Mutex
+	closed  bool               // guarded by mu
+	hosts   map[Key]*host[C]   // guarded by mu; keys with conns, dials or waiters
+	recs    map[Key]*record[C] // guarded by mu; every key ever seen, for cumulative counters
+	conns   map[Conn]*entry[C] // guarded by mu; every conn the pool owns, idle or not
+	lru     list[C]            // guarded by mu; all idle conns, front = most recently idled
+	timer   *time.Timer        // guarded by mu; the one idle-expiry timer, nil until first armed
+	timerAt time.Time          // guarded by mu; when timer fires; zero when not armed
+	lifeMin time.Time          // guarded by mu; earliest created+MaxLifetime among idle conns (may be early, never late); zero if none
+}
+
+// host is the live state of one key. It is dropped when it has no conns, no
+// dials and no waiters; its record (counters) stays.
+type host[C Conn] struct {
+	key Key
+	rec *record[C]
+
+	// All guarded by Pool.mu.
+	idle        list[C]      // idle conns, front = most recently idled (LIFO checkout)
+	shared      list[C]      // conns in use that can take more requests (multiplexed)
+	q           waitQueue[C] // callers waiting for a conn, FIFO
+	nconns      int          // conns owned: active + idle (dials not included)
+	ndialing    int          // dials in progress
+	nwaiting    int          // live waiters in q
+	nowned      int          // live waiters that own a dial in progress
+	multiplexed bool         // the last conn dialed for this key could take more than one request
+}
+
+// record is a key's cumulative counters; it survives its host.
+type record[C Conn] struct {
+	s HostStats // guarded by Pool.mu; only the cumulative fields are kept here
+	h *host[C]  // guarded by Pool.mu; live state, nil while the key is quiet
+}
+
+// connState says which list, if any, an entry is on.
+type connState uint8
+
+const (
+	stateActive connState = iota // checked out; on no list
+	stateShared                  // checked out and can take more requests; on host.shared
+	stateIdle                    // InFlight()==0; on host.idle and Pool.lru
+	stateGone                    // forgotten: closed, removed or detached
+)
+
+// entry is the pool's record of one conn.
+type entry[C Conn] struct {
+	c       C
+	h       *host[C]
+	created time.Time
+
+	// All guarded by Pool.mu.
+	idleAt  time.Time   // when it last became idle
+	uses    int         // checkouts so far
+	state   connState   // list membership
+	retired bool        // takes no new requests; closed once InFlight()==0
+	why     CloseReason // why it was retired
+	links   [numSlots]link[C]
+}
+
+// New returns a pool with cfg's limits (zero fields take the defaults).
+func New[C Conn](cfg Config) *Pool[C] {
+	p := &Pool[C]{
+		cfg:   cfg.normalized(),
+		hosts: make(map[Key]*host[C]),
+		recs:  make(map[Key]*record[C]),
+		conns: make(map[Conn]*entry[C]),
+	}
+	p.lru.slot = lruSlot
+	p.dialCtx, p.cancelDials = context.WithCancelCause(context.Background())
+	return p
+}
+
+// hostLocked returns key's live state, creating it (and its record) if needed.
+func (p *Pool[C]) hostLocked(key Key) *host[C] {
+	if h := p.hosts[key]; h != nil {
+		return h
+	}
+	r := p.recordLocked(key)
+	h := &host[C]{key: key, rec: r}
+	h.idle.slot, h.shared.slot = hostSlot, hostSlot
+	r.h = h
+	p.hosts[key] = h
+	return h
+}
+
+func (p *Pool[C]) recordLocked(key Key) *record[C] {
+	r := p.recs[key]
+	if r == nil {
+		r = &record[C]{}
+		p.recs[key] = r
+	}
+	return r
+}
+
+// dropIfQuietLocked forgets h's live state when nothing refers to it.
+func (p *Pool[C]) dropIfQuietLocked(h *host[C]) {
+	if h.nconns > 0 || h.ndialing > 0 || h.nwaiting > 0 {
+		return
+	}
+	if p.hosts[h.key] == h {
+		delete(p.hosts, h.key)
+	}
+	h.rec.h = nil
+	h.q.reset()
+}
+
+// settleLocked runs after any change to h: it starts the dials h's waiters
+// need and drops h if it has become quiet.
+func (p *Pool[C]) settleLocked(h *host[C], b *closeBatch[C]) {
+	p.kickLocked(h, b)
+	p.dropIfQuietLocked(h)
+}
+
+// canDialLocked reports whether MaxConnsPerHost allows one more conn for h.
+func (p *Pool[C]) canDialLocked(h *host[C]) bool {
+	max := p.cfg.MaxConnsPerHost
+	return max <= 0 || h.nconns+h.ndialing < max
+}
+
+// CloseIdle closes every idle conn (counted ReasonCloseIdle). Conns in use
+// stay; they go idle again when put back.
+func (p *Pool[C]) CloseIdle() {
+	var b closeBatch[C]
+	p.mu.Lock()
+	p.closeIdleLocked(ReasonCloseIdle, &b)
+	p.mu.Unlock()
+	b.close()
+}
+
+func (p *Pool[C]) closeIdleLocked(why CloseReason, b *closeBatch[C]) {
+	for e := p.lru.back; e != nil; e = p.lru.back {
+		p.removeLocked(e, why)
+		b.add(e.c)
+		p.settleLocked(e.h, b)
+	}
+	p.lifeMin = time.Time{}
+}
+
+// Close closes idle conns, cancels dials in progress, fails waiters with
+// ErrPoolClosed and makes later Gets fail. Conns in use are closed when put
+// back. Close does not wait for dial goroutines; they end when dial returns.
+func (p *Pool[C]) Close() {
+	var b closeBatch[C]
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.closeIdleLocked(ReasonPoolClosed, &b)
+	now := time.Now()
+	for _, h := range p.hosts {
+		for w := h.q.next(true); w != nil; w = h.q.next(true) {
+			p.failLocked(w, waitErr(ErrPoolClosed), now)
+		}
+		for e := h.shared.front; e != nil; e = h.shared.front {
+			p.retireLocked(e, ReasonPoolClosed)
+		}
+		p.dropIfQuietLocked(h)
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timerAt = time.Time{}
+	}
+	p.mu.Unlock()
+	p.cancelDials(ErrPoolClosed)
+	b.close()
+}

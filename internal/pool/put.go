@@ -1,0 +1,242 @@
+package pool
+
+import (
+	"time"
+)
+
+// Put hands back a conn after an exchange finished: its reservation was
+// consumed by a request and the request is done. For HTTP/2, Put is called
+// once per finished stream.
+//
+// reusable=false or c.Err()!=nil closes and forgets c (counted under reason,
+// or ReasonServerClosed/ReasonBroken for an Err). Otherwise c serves waiting
+// callers of key while it has room, and when nothing is in flight it goes
+// idle (LIFO per key, global LRU) within MaxIdlePerHost and MaxIdle (the
+// least recently used idle conn of the host, or of the pool, is closed,
+// ReasonEvicted). A conn past MaxLifetime or MaxRequestsPerConn is closed
+// once nothing is in flight on it.
+//
+// In Put, Remove and Detach, key is the one c was got for; the pool finds c
+// by identity and does not need it.
+func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
+	if reusable {
+		if err := c.Err(); err != nil {
+			reusable, reason = false, reasonFor(err)
+		}
+	}
+	var b closeBatch[C]
+	p.mu.Lock()
+	e := p.conns[Conn(c)]
+	switch {
+	case e == nil:
+		// Not ours any more (a multiplexed conn another stream removed, or a
+		// caller bug): closing is the only way not to leak it. Its close was
+		// counted when it was removed.
+		b.add(c)
+	case e.state == stateIdle:
+		// Put twice: it is already back; nothing to do.
+	case !reusable:
+		p.removeLocked(e, reason)
+		b.add(c)
+		p.settleLocked(e.h, &b)
+	default:
+		p.placeLocked(e, time.Now(), &b, false)
+		p.settleLocked(e.h, &b)
+	}
+	p.mu.Unlock()
+	b.close()
+}
+
+// Remove closes c and forgets it (the owner knows it is dead), counted under
+// reason. Its MaxConnsPerHost slot goes to a waiter, who may then dial.
+func (p *Pool[C]) Remove(key Key, c C, reason CloseReason) {
+	var b closeBatch[C]
+	p.mu.Lock()
+	if e := p.conns[Conn(c)]; e != nil { // else already forgotten and counted
+		p.removeLocked(e, reason)
+		p.settleLocked(e.h, &b)
+	}
+	p.mu.Unlock()
+	b.add(c)
+	b.close()
+}
+
+// Detach forgets c without closing it (101 Switching Protocols, CONNECT
+// tunnels): it no longer counts toward any limit and the caller owns it.
+func (p *Pool[C]) Detach(key Key, c C) {
+	var b closeBatch[C]
+	p.mu.Lock()
+	if e := p.conns[Conn(c)]; e != nil {
+		p.forgetLocked(e)
+		p.settleLocked(e.h, &b)
+	}
+	p.mu.Unlock()
+	b.close()
+}
+
+// placeLocked decides what becomes of e, which has just had a request finish
+// (Put), been freshly dialed (fresh=true) or been found multiplexed at
+// checkout: serve waiters while it has room, then idle, shared or closed.
+// Waiters that asked for a fresh conn (forceNew) are served only when fresh.
+func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fresh bool) {
+	if p.closed {
+		p.retireLocked(e, ReasonPoolClosed)
+	}
+	if !e.retired && p.lifetimeOverLocked(e, now) {
+		p.retireLocked(e, ReasonLifetime)
+	}
+	for !e.retired && e.c.Available() > 0 {
+		w := e.h.q.next(fresh)
+		if w == nil || e.c.Reserve() != nil {
+			break
+		}
+		p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
+	}
+	switch {
+	case e.retired && e.c.InFlight() == 0:
+		p.removeLocked(e, e.why)
+		b.add(e.c)
+	case e.retired:
+		p.unshareLocked(e) // other requests still run on it; no new ones
+	case e.c.InFlight() == 0:
+		p.pushIdleLocked(e, now, b)
+	case e.c.Available() > 0:
+		p.shareLocked(e)
+	default:
+		p.unshareLocked(e)
+	}
+}
+
+// pushIdleLocked makes e idle, then enforces MaxIdlePerHost and MaxIdle by
+// closing least recently used idle conns, and arms the expiry timer.
+func (p *Pool[C]) pushIdleLocked(e *entry[C], now time.Time, b *closeBatch[C]) {
+	if !p.cfg.keepsIdle() {
+		p.removeLocked(e, ReasonEvicted)
+		b.add(e.c)
+		return
+	}
+	p.unshareLocked(e)
+	h := e.h
+	e.state, e.idleAt = stateIdle, now
+	h.idle.pushFront(e)
+	p.lru.pushFront(e)
+	if h.idle.n > p.cfg.MaxIdlePerHost {
+		p.evictOneLocked(h.idle.back, b)
+	}
+	if p.lru.n > p.cfg.MaxIdle {
+		p.evictOneLocked(p.lru.back, b)
+	}
+	var at time.Time
+	if t := p.cfg.IdleTimeout; t > 0 {
+		at = now.Add(t)
+	}
+	if t := p.cfg.MaxLifetime; t > 0 {
+		life := e.created.Add(t)
+		if p.lifeMin.IsZero() || life.Before(p.lifeMin) {
+			p.lifeMin = life
+		}
+		if at.IsZero() || life.Before(at) {
+			at = life
+		}
+	}
+	p.armLocked(at, now)
+}
+
+// evictOneLocked closes idle conn e to honour an idle limit.
+func (p *Pool[C]) evictOneLocked(e *entry[C], b *closeBatch[C]) {
+	p.removeLocked(e, ReasonEvicted)
+	b.add(e.c)
+	p.dropIfQuietLocked(e.h)
+}
+
+// retireLocked stops e from taking new requests; it is closed, counted why,
+// once nothing is in flight on it.
+func (p *Pool[C]) retireLocked(e *entry[C], why CloseReason) {
+	if !e.retired {
+		e.retired, e.why = true, why
+	}
+	p.unshareLocked(e)
+}
+
+func (p *Pool[C]) shareLocked(e *entry[C]) {
+	if e.state == stateActive {
+		e.state = stateShared
+		e.h.shared.pushFront(e)
+	}
+}
+
+func (p *Pool[C]) unshareLocked(e *entry[C]) {
+	if e.state == stateShared {
+		e.h.shared.remove(e)
+		e.state = stateActive
+	}
+}
+
+// unidleLocked takes idle e off the idle lists; it is then active.
+func (p *Pool[C]) unidleLocked(e *entry[C]) {
+	e.h.idle.remove(e)
+	p.lru.remove(e)
+	e.state = stateActive
+}
+
+// trackLocked starts owning a freshly dialed conn of h.
+func (p *Pool[C]) trackLocked(h *host[C], c C, now time.Time) *entry[C] {
+	e := &entry[C]{c: c, h: h, created: now}
+	p.conns[Conn(c)] = e
+	h.nconns++
+	return e
+}
+
+// forgetLocked stops owning e, freeing its MaxConnsPerHost slot. The caller
+// settles e.h afterwards.
+func (p *Pool[C]) forgetLocked(e *entry[C]) {
+	switch e.state {
+	case stateGone:
+		return
+	case stateIdle:
+		p.unidleLocked(e)
+	case stateShared:
+		p.unshareLocked(e)
+	}
+	e.state = stateGone
+	delete(p.conns, Conn(e.c))
+	e.h.nconns--
+}
+
+// removeLocked forgets e and counts its close under why. The caller closes e.c
+// outside the lock.
+func (p *Pool[C]) removeLocked(e *entry[C], why CloseReason) {
+	if e.state == stateGone {
+		return
+	}
+	p.forgetLocked(e)
+	if why < NumReasons {
+		e.h.rec.s.Closes[why]++
+	}
+}
+
+// closeBatch collects conns to close once Pool.mu is released, without
+// allocating for the usual handful.
+type closeBatch[C Conn] struct {
+	small [4]C
+	n     int
+	more  []C
+}
+
+func (b *closeBatch[C]) add(c C) {
+	if b.n < len(b.small) {
+		b.small[b.n] = c
+		b.n++
+		return
+	}
+	b.more = append(b.more, c)
+}
+
+func (b *closeBatch[C]) close() {
+	for i := 0; i < b.n; i++ {
+		b.small[i].Close()
+	}
+	for _, c := range b.more {
+		c.Close()
+	}
+}
