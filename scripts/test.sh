@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# spool's whole test suite: vet, every package under the race detector,
+# the peer suite against real nginx/squid/dante (installed when running in
+# CI or with SPOOL_PEERS=1), then a bounded run of each fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -n "${CI:-}" ] || [ "${SPOOL_PEERS:-0}" = 1 ]; then
+	bash .ci/install-peers.sh
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race ./..."
+go test -race -count=1 -timeout 30m ./...
+
+if [ -f bench/go.mod ]; then
+	echo "== bench module (vet + tests)"
+	(cd bench && go vet ./... && go test -count=1 ./...)
+fi
+
+fuzztime=${SPOOL_FUZZTIME:-20s}
+echo "== fuzz, $fuzztime per target"
+for pkg in ./internal/wire; do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+		echo "-- $pkg $target"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+	done
+done
+echo "== all tests passed"
