@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Sizes and limits of the benchmark server, each with its reason.
+const (
+	helloBody = "hello, world" // 12 bytes: the issue's request figures are for it
+	bigSize   = 1 << 20        // /big and the /upload body: 1 MiB transfers
+	// slowDelay is how long /slow holds a response: long enough that 5,000
+	// requests fired together are all in flight at once, so each gets its
+	// own connection (the idle-connection figures need 5,000 conns).
+	slowDelay = 2 * time.Second
+	// readyTimeout bounds a server's start; both start in milliseconds.
+	readyTimeout = 10 * time.Second
+	// serverConns sizes nginx for the idle figures (5,000 conns per client,
+	// a client's conns may still be closing when the next one opens its own).
+	serverConns = 30000
+)
+
+// server is the HTTP server the clients are measured against, always in
+// another process so getrusage and MemStats count only the client.
+type server struct {
+	Kind      string // "nginx 1.22.1" or "Go net/http fallback"
+	Addr      string // 127.0.0.1:port
+	ScaleAddr string // 0.0.0.0:port when asked for (the 10,000-host benchmark), else ""
+	cmd       *exec.Cmd
+	dir       string
+}
+
+// url returns the plain-HTTP URL of path on s.Addr.
+func (s *server) url(path string) string { return "http://" + s.Addr + path }
+
+// stop kills the server's process group and removes its directory.
+func (s *server) stop() {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	pid := s.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-done
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
+}
+
+// startServer starts nginx when kind is "nginx", or "auto" and nginx is
+// installed; otherwise the Go fallback server in a child process.
+func startServer(kind string, scale bool) (*server, error) {
+	if kind == "nginx" || kind == "auto" {
+		if bin := findNginx(); bin != "" {
+			return startNginx(bin, scale)
+		}
+		if kind == "nginx" {
+			return nil, errors.New("nginx not found (PATH, /usr/sbin, /usr/local/sbin, /sbin)")
+		}
+	}
+	return startFallback(scale)
+}
+
+// findNginx returns nginx's path or "". Daemons live in /usr/sbin, which is
+// not on every user's PATH.
+func findNginx() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(dir, "nginx")
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+var nginxVersionRE = regexp.MustCompile(`nginx/(\d+\.\d+\.\d+)`)
+
+func startNginx(bin string, scale bool) (*server, error) {
+	out, _ := exec.Command(bin, "-v").CombinedOutput()
+	version := "nginx"
+	if m := nginxVersionRE.FindSubmatch(out); m != nil {
+		version = "nginx " + string(m[1])
+	}
+	dir, err := os.MkdirTemp("", "spool-bench-nginx-")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeContent(dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	var lastErr error
+	for range 3 { // a free port may be taken before nginx binds it
+		s := &server{Kind: version, dir: dir}
+		ports, err := freePorts(2)
+		if err != nil {
+			return nil, err
+		}
+		s.Addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		if scale {
+			s.ScaleAddr = fmt.Sprintf("0.0.0.0:%d", ports[1])
+		}
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(nginxConf(dir, s)), 0o644); err != nil {
+			return nil, err
+		}
+		errLog := filepath.Join(dir, "error.log")
+		s.cmd = exec.Command(bin, "-p", dir, "-e", errLog, "-c", conf)
+		s.cmd.Dir = dir
+		s.cmd.SysProcAttr = childAttr()
+		var logBuf bytes.Buffer
+		s.cmd.Stdout, s.cmd.Stderr = &logBuf, &logBuf
+		if err := raiseNofile(); err != nil {
+			return nil, err
+		}
+		if err := s.cmd.Start(); err != nil {
+			return nil, err
+		}
+		if err := waitListening(s); err == nil {
+			return s, nil
+		} else {
+			tail, _ := os.ReadFile(errLog)
+			lastErr = fmt.Errorf("nginx did not start: %v\n%s%s", err, logBuf.String(), tail)
+			s.dir = ""
+			s.stop()
+		}
+	}
+	os.RemoveAll(dir)
+	return nil, lastErr
+}
+
+// writeContent writes what nginx serves from files: /big and /chunked.
+func writeContent(dir string) error {
+	for _, d := range []string{"www", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www", "big.bin"), bigBody(), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "www", "chunked.html"), []byte(helloBody), 0o644)
+}
+
+// bigBody is the 1 MiB served at /big and sent to /upload.
+func bigBody() []byte {
+	b := make([]byte, bigSize)
+	for i := range b {
+		b[i] = byte(i % 251)
+	}
+	return b
+}
+
+// nginxConf is the generated config: one worker (the clients get the other
+// core), no access log, keep-alive for the whole run.
+func nginxConf(dir string, s *server) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("daemon off;")
+	p("master_process on;")
+	p("worker_processes 1;")
+	if os.Geteuid() == 0 {
+		p("user root;") // the worker reads our 0700 temp dir
+	}
+	p("worker_rlimit_nofile %d;", 2*serverConns)
+	p("pid %s/nginx.pid;", dir)
+	p("error_log %s/error.log warn;", dir)
+	p("events { worker_connections %d; }", serverConns)
+	p("http {")
+	p("  access_log off;")
+	p("  default_type application/octet-stream;")
+	for _, tmp := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		p("  %s_temp_path %s/tmp/%s;", tmp, dir, tmp)
+	}
+	p("  keepalive_requests 100000;")
+	p("  keepalive_timeout 600s;")
+	p("  client_max_body_size 64m;")
+	p("  client_body_buffer_size 1m;") // nothing written to disk by /upload
+	p("  sendfile on;")
+	p("  server {")
+	p("    listen %s backlog=4096;", s.Addr)
+	if s.ScaleAddr != "" {
+		p("    listen %s backlog=4096;", s.ScaleAddr)
+	}
+	p(`    location / { default_type text/plain; return 200 "%s"; }`, helloBody)
+	p("    location = /big { alias %s/www/big.bin; }", dir)
+	// return does not read the body: nginx discards it (reading it off the
+	// socket) before the connection is kept alive.
+	p(`    location = /upload { default_type text/plain; return 200 "ok"; }`)
+	// sub_filter drops Content-Length, so HTTP/1.1 responses are chunked.
+	p("    location = /chunked { default_type text/html; sub_filter_once off;")
+	p("      sub_filter 'world' 'world'; alias %s/www/chunked.html; }", dir)
+	// limit_rate holds the response: nginx lets a connection send limit_rate
+	// bytes in the first second, the rest afterwards.
+	p(`    location = /slow { default_type text/plain; limit_rate 64; return 200 "%s"; }`, helloBody)
+	p("  }")
+	p("}")
+	return b.String()
+}
+
+// freePorts returns n distinct free TCP ports.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// waitListening waits until s.Addr accepts a connection.
+func waitListening(s *server) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		if s.cmd.ProcessState != nil {
+			return errors.New("exited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// childAttr puts a server in its own process group (stop reaches nginx's
+// worker) and kills it if this process dies.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// raiseNofile lifts the soft fd limit to the hard one; the child inherits it.
+func raiseNofile() error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return err
+	}
+	if l.Cur < l.Max {
+		l.Cur = l.Max
+		return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+	return nil
+}
+
+// serveEnv, when set, makes this binary the fallback server: its value is
+// "1", or "scale" to also listen on 0.0.0.0.
+const serveEnv = "SPOOL_BENCH_SERVE"
+
+// startFallback re-executes this binary as the Go server, in its own
+// process, and reads its addresses from its first line of output.
+func startFallback(scale bool) (*server, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	mode := "1"
+	if scale {
+		mode = "scale"
+	}
+	if err := raiseNofile(); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe) // main and TestMain check serveEnv first
+	cmd.Env = append(os.Environ(), serveEnv+"="+mode)
+	cmd.SysProcAttr = childAttr()
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{Kind: "Go net/http fallback (child process)", cmd: cmd}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case l, ok := <-line:
+		f := strings.Fields(l)
+		if !ok || len(f) < 1 {
+			s.stop()
+			return nil, errors.New("fallback server printed no address")
+		}
+		s.Addr = f[0]
+		if len(f) > 1 {
+			s.ScaleAddr = f[1]
+		}
+	case <-time.After(readyTimeout):
+		s.stop()
+		return nil, errors.New("fallback server did not start")
+	}
+	return s, waitListening(s)
+}
