@@ -7,6 +7,7 @@ import (
 
 	"github.com/spoolhttp/spool/internal/errs"
 	"github.com/spoolhttp/spool/internal/h1"
+	"github.com/spoolhttp/spool/internal/h2"
 	"github.com/spoolhttp/spool/internal/pool"
 	"github.com/spoolhttp/spool/internal/wire"
 )
@@ -30,42 +31,54 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		AcceptEncoding: st.askEncoding(req),
 		Trace:          httptrace.ContextClientTrace(req.Context()),
 	}
-	resp, err, retry := st.try(req, r, &o, false)
+	resp, err, retry, reached := st.try(req, r, &o, false)
 	if retry {
 		// The Transport doc comment states this rule.
 		if req2, ok := rewind(req); ok {
-			resp, err, _ = st.try(req2, r, &o, true)
+			resp, err, _, reached = st.try(req2, r, &o, true)
 			if err == nil {
 				resp.Request = req
 			}
 		}
 	}
 	if err != nil {
-		closeReqBody(req)
+		if !reached {
+			closeReqBody(req) // a conn that got the request closed its body
+		}
 		return nil, err
 	}
 	return resp, nil
 }
 
-// try runs one attempt. retry reports the keep-alive race (a reused conn
-// lost before any response byte) that the Transport doc allows to retry.
-func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (*http.Response, error, bool) {
+// try runs one attempt. retry reports the keep-alive race (a conn from
+// the idle list lost before any response byte) that the Transport doc
+// allows to retry; reached, that a conn took the request (and closed its
+// body).
+func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (resp *http.Response, err error, retry, reached bool) {
+	if !fresh {
+		st.pool.Count(r.key, countRequest)
+	}
 	traceGetConn(o.Trace, r.addr)
 	pc, info, err := st.pool.Get(req.Context(), r.key, r.dial, fresh)
 	if err != nil {
-		return nil, err, false
+		return nil, err, false, false
 	}
-	st.pool.Count(r.key, countRequest)
+	o.Reused = info.Reused || info.WasIdle
+	if c, ok := pc.(*h2.Conn); ok {
+		traceGotConn(o.Trace, c.NetConn(), info)
+		resp, err, retry = st.tryH2(req, c, o)
+		return resp, err, retry, true
+	}
 	c := pc.(*h1.Conn)
 	traceGotConn(o.Trace, c.NetConn(), info)
-	resp, err := c.RoundTrip(req, o)
+	resp, err = c.RoundTrip(req, o)
 	if err != nil {
 		st.pool.Remove(r.key, c, pool.ReasonBroken)
-		return nil, err, info.Reused && notSent(req, err)
+		return nil, err, o.Reused && notSent(req, err), true
 	}
 	if c.Upgraded() {
 		st.pool.Detach(r.key, c)
-		return resp, nil, false
+		return resp, nil, false, true
 	}
 	if !c.HasBody() {
 		st.checkin(r, c, c.Reusable(), o.Trace, pool.ReasonNotReusable)
@@ -74,7 +87,7 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (*h
 		resp.Body = st.newBody(c, r, resp, o.Trace)
 	}
 	st.decode(resp, o.AcceptEncoding != "")
-	return resp, nil, false
+	return resp, nil, false, true
 }
 
 func countRequest(h *pool.HostStats) { h.Requests++ }
@@ -88,15 +101,19 @@ func (st *state) checkin(r *route, c *h1.Conn, reusable bool, trace *httptrace.C
 	tracePutIdle(trace, reusable)
 }
 
-// notSent: the request may be replayed on a fresh conn. Nothing written,
-// or an idempotent request (RFC 9110 §9.2.2); either way its body must be
-// replayable.
+// notSent: the request may be replayed on a fresh conn. Its body must be
+// replayable, and either nothing was written, or it is idempotent (RFC 9110
+// §9.2.2), or the caller made it rewindable with GetBody. The last goes
+// further than net/http: the server sent no byte of an answer on a conn it
+// was closing, which is the keep-alive race, and a caller who set GetBody
+// (http.NewRequest does for in-memory bodies) asked for replays. Such a
+// request may reach the server twice if it had read it before closing.
 func notSent(req *http.Request, err error) bool {
 	var nr *errs.NoResponseError
 	if !errors.As(err, &nr) || !replayable(req) {
 		return false
 	}
-	return !nr.Wrote || idempotent(req)
+	return !nr.Wrote || idempotent(req) || req.GetBody != nil
 }
 
 func replayable(req *http.Request) bool {

@@ -2,12 +2,13 @@ package spool
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
-	"hash/fnv"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,16 +70,27 @@ func (st *state) route(req *http.Request) (*route, error) {
 	return r, nil
 }
 
-// proxyID names a proxy with its user and a hash of its password, so
-// different credentials never share a conn and Stats never shows a secret.
+// proxyID identifies a proxy with its exact credentials, for the private
+// route cache: different credentials never share a route or a conn.
 func proxyID(u *url.URL) string {
+	s := u.Scheme + "://"
+	if u.User != nil {
+		s += u.User.String() + "@"
+	}
+	return s + canonicalAddr(u)
+}
+
+// proxyKey names a proxy in the pool key (shown in Stats): the user, and
+// the password as a MAC under a per-Transport random key, so keys differ
+// for different passwords and reveal nothing searchable.
+func (st *state) proxyKey(u *url.URL) string {
 	s := u.Scheme + "://"
 	if u.User != nil {
 		s += u.User.Username()
 		if p, ok := u.User.Password(); ok {
-			h := fnv.New32a()
-			h.Write([]byte(p))
-			s += ":#" + strconv.FormatUint(uint64(h.Sum32()), 16)
+			m := hmac.New(sha256.New, st.secret[:])
+			m.Write([]byte(p))
+			s += ":#" + hex.EncodeToString(m.Sum(nil)[:12])
 		}
 		s += "@"
 	}
@@ -90,7 +102,7 @@ func (st *state) newRoute(id routeID, u, proxyURL *url.URL) *route {
 	r := &route{addr: addr, target: dial.Target{Scheme: id.scheme, Addr: addr, Proxy: proxyURL}}
 	key := id.scheme + "://" + addr
 	if proxyURL != nil {
-		key = id.proxy + "|" + key
+		key = st.proxyKey(proxyURL) + "|" + key
 		if id.scheme == "http" && (proxyURL.Scheme == "http" || proxyURL.Scheme == "https") {
 			r.absolute = true
 			r.proxyAuth = basicAuth(proxyURL)
@@ -107,6 +119,9 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 	res, err := st.dialer.Dial(ctx, r.target)
 	if err != nil {
 		return nil, err
+	}
+	if res.Proto == "h2" || (st.h2c && r.target.Scheme == "http" && r.target.Proxy == nil) {
+		return st.h2.New(res.Conn, time.Now())
 	}
 	return h1.New(res.Conn, &st.h1, time.Now()), nil
 }

@@ -1,11 +1,15 @@
 package spool
 
 import (
+	"crypto/rand"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spoolhttp/spool/internal/dial"
 	"github.com/spoolhttp/spool/internal/h1"
+	"github.com/spoolhttp/spool/internal/h2"
 	"github.com/spoolhttp/spool/internal/pool"
 )
 
@@ -18,15 +22,20 @@ const (
 
 // state is what a Transport builds from its fields on first use.
 type state struct {
-	t      *Transport
-	pool   *pool.Pool[pool.Conn]
-	dialer *dial.Dialer
-	h1     h1.Config
+	t       *Transport
+	pool    *pool.Pool[pool.Conn]
+	dialer  *dial.Dialer
+	h1      h1.Config
+	h2      *h2.Factory
+	h2c     bool // plain http:// without a proxy speaks h2 by prior knowledge
+	offerH2 bool // ALPN offers h2 to TLS origins
 
 	acceptEncoding string // what the decompression bridge asks for
 	drainLimit     int64
 	drainTimeout   time.Duration
 	maxDecoded     int64
+
+	secret [32]byte // keys the MAC of proxy passwords in pool keys
 
 	routesMu sync.RWMutex
 	routes   map[routeID]*route // guarded by routesMu
@@ -39,6 +48,10 @@ func (t *Transport) state() *state {
 
 func newState(t *Transport) *state {
 	st := &state{t: t, routes: make(map[routeID]*route)}
+	rand.Read(st.secret[:])
+	protos := nextProtos(t)
+	st.offerH2 = slices.Contains(protos, "h2")
+	st.h2c = t.Protocols != nil && t.Protocols.UnencryptedHTTP2() && !t.Protocols.HTTP1()
 	st.pool = pool.New[pool.Conn](pool.Config{
 		MaxIdle:            t.MaxIdleConns,
 		MaxIdlePerHost:     t.MaxIdleConnsPerHost,
@@ -47,6 +60,7 @@ func newState(t *Transport) *state {
 		IdleTimeout:        t.IdleConnTimeout,
 		MaxLifetime:        t.MaxConnLifetime,
 		MaxRequestsPerConn: t.MaxRequestsPerConn,
+		MultiplexHint:      st.h2Likely,
 	})
 	if t.DisableKeepAlives {
 		st.pool = pool.New[pool.Conn](pool.Config{MaxIdle: -1, MaxConnsPerHost: t.MaxConnsPerHost, MaxWaitPerHost: t.MaxConnWaiters})
@@ -56,9 +70,13 @@ func newState(t *Transport) *state {
 		DialTLSContext:        t.DialTLSContext,
 		TLSClientConfig:       t.TLSClientConfig,
 		TLSHandshakeTimeout:   t.TLSHandshakeTimeout,
-		NextProtos:            []string{"http/1.1"},
+		NextProtos:            protos,
 		ProxyConnectHeader:    t.ProxyConnectHeader,
 		GetProxyConnectHeader: t.GetProxyConnectHeader,
+	})
+	st.h2 = h2.NewFactory(h2.Config{
+		MaxHeaderListSize: uint32(min(max(t.MaxResponseHeaderBytes, 0), 1<<32-1)),
+		OnStreamDone:      func(c *h2.Conn) { st.pool.Put("", c, true, pool.ReasonNotReusable) },
 	})
 	ua := t.UserAgent
 	if ua == "" {
@@ -83,6 +101,33 @@ func newState(t *Transport) *state {
 	st.drainTimeout = orDefault(t.DrainTimeout, defaultDrainTimeout)
 	st.maxDecoded = orDefault(t.MaxDecompressedBytes, defaultMaxDecompressed)
 	return st
+}
+
+// h2Likely tells the pool which keys will probably multiplex, so that a
+// first burst of requests to an HTTP/2 origin collapses into one dial.
+func (st *state) h2Likely(k pool.Key) bool {
+	origin := string(k)
+	if i := strings.LastIndexByte(origin, '|'); i >= 0 {
+		origin = origin[i+1:] // after the proxy
+	} else if st.h2c && strings.HasPrefix(origin, "http://") {
+		return true
+	}
+	return st.offerH2 && strings.HasPrefix(origin, "https://")
+}
+
+// nextProtos is the ALPN offer under the HTTP/2 rule of the Transport doc.
+func nextProtos(t *Transport) []string {
+	h2 := t.ForceAttemptHTTP2 || (t.TLSClientConfig == nil && t.DialTLSContext == nil)
+	if t.Protocols != nil {
+		h2 = t.Protocols.HTTP2()
+		if !t.Protocols.HTTP1() && h2 {
+			return []string{"h2"}
+		}
+	}
+	if h2 {
+		return []string{"h2", "http/1.1"}
+	}
+	return []string{"http/1.1"}
 }
 
 func orDefault[T int64 | time.Duration](v, d T) T {

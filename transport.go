@@ -26,13 +26,21 @@ const DefaultUserAgent = "spool/" + Version
 // must not be copied after first use (use Clone) and its fields must not
 // change after first use.
 //
-// Retry rule: a request that fails on a reused connection before any byte
-// of the response arrived is retried once on a freshly dialed connection
-// when nothing of it was written, or when it is idempotent (GET, HEAD,
-// OPTIONS, TRACE, PUT, DELETE, or it carries Idempotency-Key / X-Idempotency-Key)
-// and its body is empty or can be rewound with GetBody. The server may have
-// closed the idle connection at the moment we reused it; that race is not the
-// caller's failure. Nothing else is retried here (see package retry).
+// Retry rule: a request that fails on a connection taken from the idle list
+// before any byte of the response arrived is retried once on a freshly
+// dialed connection when its body is empty or can be rewound with GetBody,
+// and nothing of it was written, or it is idempotent (GET, HEAD, OPTIONS,
+// TRACE, PUT, DELETE, or Idempotency-Key / X-Idempotency-Key), or it has
+// GetBody. The server may have closed the idle connection at the moment we
+// reused it; that race is not the caller's failure. Unlike net/http, a
+// written POST with GetBody is replayed too: leave GetBody nil to forbid it.
+// Nothing else is retried here (see package retry).
+//
+// HTTP/2 rule: "h2" is offered by ALPN when ForceAttemptHTTP2 is set, or
+// when TLSClientConfig and DialTLSContext are both nil (spool owns the TLS
+// config, so it knows h2 can be negotiated), unless Protocols excludes
+// HTTP2. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
+// origins without a proxy speak h2c with prior knowledge.
 type Transport struct {
 	// Proxy returns the proxy for a request, or nil for none
 	// (http.ProxyFromEnvironment works). nil means no proxy.
@@ -68,6 +76,10 @@ type Transport struct {
 	ReadBufferSize         int   // 0 → 4 KiB
 	WriteBufferSize        int   // 0 → 4 KiB
 	ForceAttemptHTTP2      bool
+	// Protocols, as in net/http: which of HTTP/1, HTTP/2 over TLS and
+	// unencrypted HTTP/2 (h2c, prior knowledge) to use. nil: HTTP/1, plus
+	// HTTP/2 under the rule stated in the Transport doc.
+	Protocols *http.Protocols
 
 	// MaxConnWaiters bounds the callers queued for a host at MaxConnsPerHost;
 	// one more fails at once with ErrWaitQueueFull. 0 → no bound.
@@ -154,4 +166,5 @@ func (t *Transport) copyConfig(from *Transport) {
 	t.MaxDecompressedBytes = from.MaxDecompressedBytes
 	t.OnLeakedBody = from.OnLeakedBody
 	t.UserAgent = from.UserAgent
+	t.Protocols = from.Protocols
 }

@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,16 +270,6 @@ func noControlBytes(t testing.TB, what, s string) {
 			t.Errorf("%s holds raw control byte %#x at %d: %q", what, c, i, s)
 			return
 		}
-	}
-}
-
-// knownBug skips a test that asserts the correct behaviour but fails
-// because of a spool bug not fixed yet. SPOOL_RUN_KNOWN_BUGS=1 runs it
-// anyway, to check a fix.
-func knownBug(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("SPOOL_RUN_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + why + " (SPOOL_RUN_KNOWN_BUGS=1 runs it)")
 	}
 }
 

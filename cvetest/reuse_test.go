@@ -235,7 +235,6 @@ func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 	})
 
 	t.Run("proxy passwords with colliding key hashes", func(t *testing.T) {
-		knownBug(t, "route.go proxyID keys the pool on FNV-32a of the proxy password: two passwords with the same 32-bit hash share conns, so a CONNECT tunnel authenticated with one password carries requests made with the other")
 		// fnv32a("pw-795809") == fnv32a("pw-1054732") == 1208818057; the
 		// hash also shows in Stats keys, so a colliding password is a
 		// 2^32 search away for anyone who can read Stats.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,21 @@ type ProxyError struct {
 }
 
 func (e *ProxyError) Error() string { return "proxy refused CONNECT: " + e.Status }
+
+// safeStatus keeps a proxy's status line printable and short: it is the
+// peer's bytes and ends up in logs (CVE-2026-42507).
+func safeStatus(code int, status string) string {
+	const max = 64
+	reason := strings.TrimSpace(strings.TrimPrefix(status, strconv.Itoa(code)))
+	if len(reason) > max {
+		reason = reason[:max] + "..."
+	}
+	q := strconv.QuoteToASCII(reason)
+	if q == `"`+reason+`"` {
+		q = reason // plain text stays unquoted: "407 Proxy Authentication Required"
+	}
+	return strconv.Itoa(code) + " " + q
+}
 
 // viaHTTPProxy reaches the origin through an HTTP or HTTPS proxy: a plain
 // connection for http origins (absolute-form requests), a CONNECT tunnel
@@ -115,7 +131,7 @@ func exchangeConnect(conn net.Conn, head []byte) error {
 	}
 	if resp.StatusCode/100 != 2 {
 		// The reply body, if any, is not read: the conn is closed anyway.
-		return &ProxyError{StatusCode: resp.StatusCode, Status: resp.Status}
+		return &ProxyError{StatusCode: resp.StatusCode, Status: safeStatus(resp.StatusCode, resp.Status)}
 	}
 	if n := br.Buffered(); n > 0 {
 		// After a 2xx the proxy relays the origin, and a TLS origin speaks

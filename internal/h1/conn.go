@@ -43,6 +43,9 @@ type Options struct {
 	ProxyAuth      string // Proxy-Authorization for AbsoluteForm
 	AcceptEncoding string // added by the transport's decompression bridge
 	Trace          *httptrace.ClientTrace
+	// Reused: the conn came from the idle list (served a request or sat
+	// idle), so a lost-before-response failure is the keep-alive race.
+	Reused bool
 }
 
 // Conn is one HTTP/1.1 connection. It implements the pool's Conn interface.
@@ -62,7 +65,7 @@ type Conn struct {
 	// body's reader after RoundTrip returns).
 	br        *bufio.Reader
 	body      wire.BodyReader
-	sink      http.Response // receives the body's trailers
+	sink      *http.Response // receives a chunked body's trailers
 	framing   wire.Framing
 	keepAlive bool // both sides allow reuse after this exchange
 	requests  int  // exchanges started on this conn
@@ -72,7 +75,6 @@ type Conn struct {
 
 	ctx         context.Context // the current request's
 	up          upload
-	ho          wire.HeadOptions
 	cw          countWriter
 	written     atomic.Int64 // bytes of this exchange accepted by the socket
 	timeoutName string       // the setting behind a read deadline, for errors

@@ -30,7 +30,7 @@ const max1xx = 32
 func (c *Conn) RoundTrip(req *http.Request, o *Options) (*http.Response, error) {
 	ctx := req.Context()
 	c.ctx = ctx
-	c.reused = c.requests > 0
+	c.reused = o.Reused || c.requests > 0
 	c.requests++
 	c.written.Store(0)
 	c.keepAlive = !c.cfg.DisableKeepAlives && !req.Close &&
@@ -55,7 +55,7 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 		return nil, err
 	}
 	bw := getWriter(&c.cw, c.cfg.WriteBufferSize)
-	c.ho = wire.HeadOptions{
+	ho := wire.HeadOptions{
 		AbsoluteForm:       o.AbsoluteForm,
 		ContentLength:      length,
 		UserAgent:          c.cfg.UserAgent,
@@ -64,7 +64,7 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 		Close:              !c.keepAlive,
 		Trace:              o.Trace,
 	}
-	if err := wire.WriteRequestHead(bw, req, &c.ho); err != nil {
+	if err := wire.WriteRequestHead(bw, req, &ho); err != nil {
 		putWriter(bw, c.cfg.WriteBufferSize)
 		closeBody(req)
 		return nil, &phaseErr{errs.OpWrite, err}
@@ -83,6 +83,7 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 // and the conn not reused (RFC 9112 §9.5: the server does not want the rest).
 func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Response, error) {
 	resp := &http.Response{Request: req}
+	budget := wire.HeadBudget{Limit: c.cfg.maxHeader()} // 1xx heads and the final one share it
 	first := true
 	for n := 0; ; n++ {
 		if up.expect {
@@ -99,7 +100,7 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 				o.Trace.GotFirstResponseByte()
 			}
 		}
-		if err := wire.ReadResponseHead(c.br, c.cfg.maxHeader(), resp); err != nil {
+		if err := budget.ReadResponseHead(c.br, resp); err != nil {
 			return nil, up.settle(c, &phaseErr{errs.OpAwaitHeaders, err})
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == 101 {
@@ -108,18 +109,19 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 		if n >= max1xx {
 			return nil, up.settle(c, &phaseErr{errs.OpAwaitHeaders, &wire.ProtocolError{Reason: "too many 1xx responses"}})
 		}
+		if resp.StatusCode == 100 && up.waiting() {
+			if o.Trace != nil && o.Trace.Got100Continue != nil {
+				o.Trace.Got100Continue()
+			}
+			up.release(c)
+		}
 		if o.Trace != nil && o.Trace.Got1xxResponse != nil {
 			if err := o.Trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return nil, up.settle(c, err)
 			}
 		}
-		if resp.StatusCode == 100 && up.waiting() {
-			up.release(c) // a 100 without Expect still means "go on"
-		}
 	}
-	if err := up.finalHead(c); err != nil {
-		return nil, err
-	}
+	up.finalHead(c, resp.StatusCode)
 	return resp, nil
 }
 
@@ -199,13 +201,23 @@ func (c *Conn) startBody(req *http.Request, resp *http.Response) (*http.Response
 	}
 	// Trailers land in c.sink, not resp: the conn must not reach the
 	// response, or a dropped body would stay reachable and never reclaimed.
-	c.sink = http.Response{Trailer: resp.Trailer}
-	c.body.Reset(c.br, f, &c.sink, c.cfg.maxHeader())
+	// Only chunked bodies have trailers (RFC 9112 §7.1.2).
+	var sink *http.Response
+	if f.Kind == wire.Chunked {
+		sink = &http.Response{Trailer: resp.Trailer}
+		c.sink = sink
+	}
+	c.body.Reset(c.br, f, sink, c.cfg.maxHeader())
 	return resp, nil
 }
 
 // Trailer is the body's trailer section, complete once ReadBody hit EOF.
-func (c *Conn) Trailer() http.Header { return c.sink.Trailer }
+func (c *Conn) Trailer() http.Header {
+	if c.sink == nil {
+		return nil
+	}
+	return c.sink.Trailer
+}
 
 // HasBody reports whether the response has a body to read with ReadBody.
 func (c *Conn) HasBody() bool { return c.framing.Kind != wire.NoBody }

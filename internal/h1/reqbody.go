@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/spoolhttp/spool/internal/errs"
 	"github.com/spoolhttp/spool/internal/wire"
@@ -21,6 +23,11 @@ import (
 // loopback or typical socket buffer, so a server that answers early
 // without reading cannot block us for long.
 const inlineBodyMax = 64 << 10
+
+// writerGrace is how long a finished response waits for its body writer
+// to return before cutting it: enough for a goroutine that completed its
+// last write to be scheduled, short enough not to stall a caller.
+const writerGrace = 50 * time.Millisecond
 
 // upload is the state of one request body. It lives in the Conn (no
 // allocation); the done channel exists only while a body streams.
@@ -37,6 +44,7 @@ type upload struct {
 	done       chan error // the body writer goroutine's result; nil if none
 	bodyClosed atomic.Bool
 	cut        atomic.Bool // we stopped the writer; its error is ours
+	headDone   atomic.Bool // the final head is in: a writer error must not abort the read
 }
 
 // outgoing decides the request's framing. A ContentLength of 0 with a
@@ -113,7 +121,7 @@ func (up *upload) finishWrite(c *Conn) {
 	if up.trace != nil && up.trace.WroteRequest != nil {
 		up.trace.WroteRequest(httptrace.WroteRequestInfo{Err: up.err})
 	}
-	if up.err == nil && c.cfg.ResponseHeaderTimeout > 0 {
+	if up.err == nil && c.cfg.ResponseHeaderTimeout > 0 && !up.headDone.Load() {
 		c.setReadDeadline(c.cfg.ResponseHeaderTimeout)
 	}
 }
@@ -130,13 +138,15 @@ func (up *upload) start(c *Conn) {
 	up.awaiting = false
 	up.done = make(chan error, 1)
 	go func() {
-		err := writeBody(up.bw, up.body, up.length, up.req.Trailer)
+		buf := copyBufs.Get().(*[]byte)
+		err := writeBodyDirect(up.bw, &c.cw, up.body, up.length, up.req.Trailer, *buf)
+		copyBufs.Put(buf)
 		if err == nil {
 			err = up.bw.Flush()
 		}
 		if err != nil {
 			err = &phaseErr{errs.OpWrite, err}
-			if !up.cut.Load() {
+			if !up.cut.Load() && !up.headDone.Load() {
 				c.abort() // the server may be waiting for the rest: wake the reader
 			}
 		}
@@ -175,32 +185,77 @@ func (c *Conn) awaitContinue(trace *httptrace.ClientTrace, up *upload) error {
 	return c.noResponse(err)
 }
 
-// finalHead settles the upload once the final head is in: a body still
-// streaming is cut off; a body never sent (final status instead of 100)
-// leaves the server's framing unknown, so the conn is not reused
-// (CVE-2024-24791).
-func (up *upload) finalHead(c *Conn) error {
+// finalHead settles the upload once the final head is in. An error status
+// while the body still streams means the server does not want the rest
+// (RFC 9112 §9.5): cut it, and the conn is not reused. A 2xx lets it go on
+// (a server may stream its answer while reading: full duplex); the exchange
+// ends when both sides are done. A body never sent (final status instead
+// of 100) leaves the server's framing unknown: not reused (CVE-2024-24791).
+func (up *upload) finalHead(c *Conn, status int) {
+	up.headDone.Store(true)
 	switch {
 	case up.done != nil:
 		select {
 		case err := <-up.done:
+			up.done = nil
 			if err != nil {
 				c.keepAlive = false // the response came anyway; deliver it
 			}
 		default:
-			c.keepAlive = false
-			up.cut.Store(true)
-			c.setWriteDeadlinePast()
-			up.closeBody()
-			<-up.done
+			if status >= 300 && !up.waitOrCut(c) {
+				c.keepAlive = false
+			}
 		}
-		up.done = nil
 	case up.awaiting:
 		c.keepAlive = false
 		up.awaiting = false
 		up.finishWrite(c)
 	}
-	return nil
+}
+
+// settleAtEnd runs when the response is done; true if the upload ended
+// cleanly.
+func (up *upload) settleAtEnd(c *Conn) bool {
+	if up.done == nil {
+		return up.err == nil
+	}
+	return up.waitOrCut(c)
+}
+
+// waitOrCut waits up to writerGrace for a running body writer: usually it
+// is just returning from its last write (the server answered after reading
+// everything); one the server stopped reading is cut. True if the upload
+// ended cleanly.
+func (up *upload) waitOrCut(c *Conn) bool {
+	select {
+	case err := <-up.done:
+		up.done = nil
+		return err == nil
+	default:
+	}
+	t := time.NewTimer(writerGrace)
+	defer t.Stop()
+	select {
+	case err := <-up.done:
+		up.done = nil
+		return err == nil
+	case <-t.C:
+		up.cutAndWait(c)
+		return false
+	}
+}
+
+// cutAndWait stops a streaming body writer and waits for it to exit, so no
+// goroutine outlives the exchange and req.Body is closed exactly once.
+func (up *upload) cutAndWait(c *Conn) {
+	if up.done == nil {
+		return
+	}
+	up.cut.Store(true)
+	c.setWriteDeadlinePast()
+	up.closeBody()
+	<-up.done
+	up.done = nil
 }
 
 // settle ends the upload after the head could not be read, preferring the
@@ -222,6 +277,31 @@ func (up *upload) settle(c *Conn, err error) error {
 		up.finishWrite(c)
 	}
 	return err
+}
+
+// copyBufs holds the buffers a streamed body is copied through: large
+// writes straight to the socket instead of 4 KiB bufio flushes.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// writeBodyDirect streams a body: a Content-Length body bypasses bufio
+// (the head was flushed already), a chunked one goes through it in
+// buffer-sized chunks.
+func writeBodyDirect(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64, trailer http.Header, buf []byte) error {
+	if length > 0 {
+		n, err := io.CopyBuffer(direct, io.LimitReader(body, length), buf)
+		if err != nil {
+			return err
+		}
+		if n < length {
+			return fmt.Errorf("request body has %d bytes, ContentLength says %d", n, length)
+		}
+		return nil
+	}
+	cw := wire.NewChunkedWriter(bw)
+	if _, err := io.CopyBuffer(cw, body, buf); err != nil {
+		return err
+	}
+	return cw.Close(trailer)
 }
 
 // writeBody copies a request body with Content-Length or chunked framing.

@@ -3,7 +3,6 @@ package h1
 import (
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"time"
 
@@ -70,7 +69,7 @@ func (c *Conn) Reusable() bool { return c.finishOK(true) }
 // ended cleanly, no cancellation touched the conn, and no stray bytes sit
 // in the buffer (they would be parsed as the next response).
 func (c *Conn) finishOK(ok bool) bool {
-	ok = ok && c.keepAlive && !c.upgraded
+	ok = c.up.settleAtEnd(c) && ok && c.keepAlive && !c.upgraded
 	if c.br != nil && c.br.Buffered() > 0 {
 		ok = false
 	}
@@ -87,6 +86,7 @@ func (c *Conn) finishOK(ok bool) bool {
 
 // finish ends a failed exchange.
 func (c *Conn) finish() {
+	c.up.cutAndWait(c)
 	c.unwatch()
 	c.body = wire.BodyReader{}
 	c.keepAlive = false
@@ -100,7 +100,7 @@ func (c *Conn) release() {
 		c.br = nil
 	}
 	c.ctx = nil
-	c.sink = http.Response{}
+	c.sink = nil
 	c.up = upload{}
 	c.mu.Lock()
 	c.live = false

@@ -2,13 +2,20 @@ package pool
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 )
 
 // dialing is one dial in progress.
 type dialing[C Conn] struct {
-	owner *waiter[C] // guarded by Pool.mu; the waiter it was started for, nil once that one is done
+	owner  *waiter[C] // guarded by Pool.mu; the waiter it was started for, nil once that one is done
+	cancel context.CancelCauseFunc
 }
+
+// ErrDialAbandoned cancels a dial nobody waits for any more when
+// CloseIdle runs (as net/http's CloseIdleConnections does).
+var ErrDialAbandoned = errors.New("pool: dial abandoned: no caller waits for it")
 
 // startDialLocked starts a dial for h on behalf of w, in its own goroutine
 // (the only goroutine the pool ever starts). The dial's context keeps w's
@@ -21,6 +28,8 @@ func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
 	h.ndialing++
 	h.rec.s.Dials++
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(w.ctx))
+	d.cancel = cancel
+	h.dials = append(h.dials, d)
 	stop := context.AfterFunc(p.dialCtx, func() { cancel(context.Cause(p.dialCtx)) })
 	dial := w.dialFn
 	go func() {
@@ -39,6 +48,7 @@ func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
 	p.mu.Lock()
 	now := time.Now()
 	h.ndialing--
+	h.dials = slices.DeleteFunc(h.dials, func(x *dialing[C]) bool { return x == d })
 	w := d.owner
 	if w != nil {
 		w.dial, d.owner = nil, nil
@@ -56,6 +66,7 @@ func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
 	default:
 		e := p.trackLocked(h, c, now)
 		h.multiplexed = c.Available() > 1
+		h.rec.mux, h.rec.known = h.multiplexed, true
 		if w != nil && !w.done && c.Reserve() == nil {
 			p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
 		} else if w != nil {

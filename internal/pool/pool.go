@@ -67,6 +67,11 @@ type Config struct {
 	IdleTimeout        time.Duration // 0 → DefaultIdleTimeout; <0 → never
 	MaxLifetime        time.Duration // 0 → unlimited; an older conn is not reused (closed at checkin, checkout or eviction)
 	MaxRequestsPerConn int           // 0 → unlimited; after this many checkouts a conn is retired
+	// MultiplexHint says a key's conns will likely be multiplexed (HTTP/2
+	// offered by ALPN), so a burst of Gets on a key never dialed starts one
+	// dial and waits for it instead of dialing once per caller. Once a dial
+	// has told, the key's last conn decides.
+	MultiplexHint func(Key) bool
 }
 
 func (c Config) normalized() Config {
@@ -109,20 +114,23 @@ type host[C Conn] struct {
 	rec *record[C]
 
 	// All guarded by Pool.mu.
-	idle        list[C]      // idle conns, front = most recently idled (LIFO checkout)
-	shared      list[C]      // conns in use that can take more requests (multiplexed)
-	q           waitQueue[C] // callers waiting for a conn, FIFO
-	nconns      int          // conns owned: active + idle (dials not included)
-	ndialing    int          // dials in progress
-	nwaiting    int          // live waiters in q
-	nowned      int          // live waiters that own a dial in progress
-	multiplexed bool         // the last conn dialed for this key could take more than one request
+	idle        list[C]       // idle conns, front = most recently idled (LIFO checkout)
+	shared      list[C]       // conns in use that can take more requests (multiplexed)
+	q           waitQueue[C]  // callers waiting for a conn, FIFO
+	nconns      int           // conns owned: active + idle (dials not included)
+	ndialing    int           // dials in progress
+	nwaiting    int           // live waiters in q
+	nowned      int           // live waiters that own a dial in progress
+	dials       []*dialing[C] // dials in progress
+	multiplexed bool          // the last conn dialed for this key could take more than one request
 }
 
 // record is a key's cumulative counters; it survives its host.
 type record[C Conn] struct {
-	s HostStats // guarded by Pool.mu; only the cumulative fields are kept here
-	h *host[C]  // guarded by Pool.mu; live state, nil while the key is quiet
+	s     HostStats // guarded by Pool.mu; only the cumulative fields are kept here
+	h     *host[C]  // guarded by Pool.mu; live state, nil while the key is quiet
+	mux   bool      // guarded by Pool.mu; the last conn dialed was multiplexed
+	known bool      // guarded by Pool.mu; mux comes from a dial, not the hint
 }
 
 // connState says which list, if any, an entry is on.
@@ -169,7 +177,10 @@ func (p *Pool[C]) hostLocked(key Key) *host[C] {
 		return h
 	}
 	r := p.recordLocked(key)
-	h := &host[C]{key: key, rec: r}
+	h := &host[C]{key: key, rec: r, multiplexed: r.mux}
+	if !r.known && p.cfg.MultiplexHint != nil {
+		h.multiplexed = p.cfg.MultiplexHint(key)
+	}
 	h.idle.slot, h.shared.slot = hostSlot, hostSlot
 	r.h = h
 	p.hosts[key] = h
@@ -212,10 +223,23 @@ func (p *Pool[C]) canDialLocked(h *host[C]) bool {
 
 // CloseIdle closes every idle conn (counted ReasonCloseIdle). Conns in use
 // stay; they go idle again when put back.
+//
+// It also cancels dials whose callers all gave up: they would only land
+// idle, and a stalled one would hold a socket and a goroutine until Close.
 func (p *Pool[C]) CloseIdle() {
 	var b closeBatch[C]
 	p.mu.Lock()
 	p.closeIdleLocked(ReasonCloseIdle, &b)
+	for _, h := range p.hosts {
+		if h.nwaiting > 0 {
+			continue
+		}
+		for _, d := range h.dials {
+			if d.owner == nil {
+				d.cancel(ErrDialAbandoned)
+			}
+		}
+	}
 	p.mu.Unlock()
 	b.close()
 }

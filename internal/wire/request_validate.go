@@ -27,6 +27,14 @@ func ValidateRequest(req *http.Request) error {
 	if _, err := sendHost(req); err != nil {
 		return err
 	}
+	if req.Host != "" && req.URL.Host != "" {
+		// URL.Host is what gets dialed and named in a CONNECT even when
+		// req.Host overrides the header: it must be as clean
+		// (CVE-2023-29406 through the proxy path).
+		if h, err := httpguts.PunycodeHostPort(req.URL.Host); err != nil || !httpguts.ValidHostHeader(h) {
+			return invalidReq("URL.Host", "invalid byte in host:", req.URL.Host)
+		}
+	}
 	if err := validateTarget(req); err != nil {
 		return err
 	}

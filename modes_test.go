@@ -1,0 +1,225 @@
+package spool_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spoolhttp/spool"
+)
+
+// Root behaviour runs over three modes: HTTP/1.1, HTTP/1.1 over TLS and
+// HTTP/2 (TLS + ALPN). The server is net/http's, counting its conns.
+type mode struct {
+	name  string
+	proto int // expected resp.ProtoMajor
+	tls   bool
+	h2    bool
+}
+
+var modes = []mode{{"h1", 1, false, false}, {"h1-tls", 1, true, false}, {"h2", 2, true, true}}
+
+type modeServer struct {
+	*httptest.Server
+	conns atomic.Int32 // conns the server accepted
+	tr    *spool.Transport
+}
+
+func forEachMode(t *testing.T, h http.HandlerFunc, cfg func(*spool.Transport), f func(t *testing.T, s *modeServer)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			s := &modeServer{Server: httptest.NewUnstartedServer(h)}
+			s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+				if st == http.StateNew {
+					s.conns.Add(1)
+				}
+			}
+			s.EnableHTTP2 = m.h2
+			s.tr = &spool.Transport{}
+			if m.tls {
+				s.StartTLS()
+				pool := s.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+				s.tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+				s.tr.ForceAttemptHTTP2 = m.h2
+			} else {
+				s.Start()
+			}
+			if cfg != nil {
+				cfg(s.tr)
+			}
+			t.Cleanup(func() { s.tr.Close(); s.Close() })
+			f(t, s)
+		})
+	}
+}
+
+func protoOf(t *testing.T) int {
+	if strings.HasSuffix(t.Name(), "/h2") {
+		return 2
+	}
+	return 1
+}
+
+func TestModesReuseAndProto(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+r.Proto)
+	}, nil, func(t *testing.T, s *modeServer) {
+		c := &http.Client{Transport: s.tr}
+		var wg sync.WaitGroup
+		for i := 0; i < 50; i++ {
+			resp, err := c.Get(s.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != protoOf(t) || !strings.HasPrefix(string(b), "hello HTTP/") {
+				t.Fatalf("proto %d body %q", resp.ProtoMajor, b)
+			}
+		}
+		wg.Wait()
+		if n := s.conns.Load(); n != 1 {
+			t.Fatalf("server accepted %d conns for 50 sequential requests", n)
+		}
+		st := s.tr.Stats().Total
+		if st.Requests != 50 || st.Dials != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+// Concurrent requests: h1 opens a conn per concurrent request, h2
+// multiplexes them on one.
+func TestModesConcurrent(t *testing.T) {
+	gate := make(chan struct{})
+	var arrived atomic.Int32
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if arrived.Add(1)%8 == 0 {
+			close(gate)
+		}
+		<-gate
+		io.WriteString(w, r.URL.Path)
+	}, nil, func(t *testing.T, s *modeServer) {
+		arrived.Store(0)
+		gate = make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Go(func() {
+				resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL+"/x", nil))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != "/x" {
+					t.Errorf("body %q", b)
+				}
+			})
+		}
+		wg.Wait()
+		want := int32(8)
+		if protoOf(t) == 2 {
+			want = 1
+		}
+		if n := s.conns.Load(); n != want {
+			t.Fatalf("server saw %d conns, want %d", n, want)
+		}
+	})
+}
+
+// Uploads and downloads arrive intact (hash checked), gzip is decoded.
+func TestModesBodiesIntact(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdefghij"), 100_000) // 2 MB
+	sum := sha256.Sum256(payload)
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/echo": // full duplex: the answer streams while the upload does
+			http.NewResponseController(w).EnableFullDuplex()
+			io.Copy(w, r.Body)
+		case "/gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			zw.Write(payload)
+			zw.Close()
+		}
+	}, nil, func(t *testing.T, s *modeServer) {
+		for _, c := range []struct {
+			path string
+			body io.Reader
+		}{{"/echo", bytes.NewReader(payload)}, {"/echo", io.MultiReader(bytes.NewReader(payload))}, {"/gzip", nil}} {
+			method := "POST"
+			if c.body == nil {
+				method = "GET"
+			}
+			resp, err := s.tr.RoundTrip(mustReq(t, method, s.URL+c.path, c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := sha256.New()
+			_, err = io.Copy(h, resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(h.Sum(nil), sum[:]) {
+				t.Fatalf("%s: body corrupted (err %v)", c.path, err)
+			}
+		}
+	})
+}
+
+func TestModesContract(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(503)
+	}, nil, func(t *testing.T, s *modeServer) {
+		body := &countingBody{Reader: strings.NewReader("data")}
+		req := mustReq(t, "PUT", s.URL, nil)
+		req.Body, req.ContentLength = body, 4
+		resp, err := s.tr.RoundTrip(req)
+		if err != nil || resp.StatusCode != 503 {
+			t.Fatalf("503 must be a response: %v", err)
+		}
+		resp.Body.Close()
+		if body.closes.Load() != 1 {
+			t.Fatalf("req.Body closed %d times", body.closes.Load())
+		}
+	})
+}
+
+// Cancelling the context mid-body makes Read return promptly with the
+// context's error.
+func TestModesCancelMidBody(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 1000))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}, nil, func(t *testing.T, s *modeServer) {
+		ctx, cancel := context.WithCancel(context.Background())
+		resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil).WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.ReadFull(resp.Body, make([]byte, 1000))
+		time.AfterFunc(20*time.Millisecond, cancel)
+		start := time.Now()
+		_, err = io.Copy(io.Discard, resp.Body)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err %v, want context.Canceled", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("cancel took %v", d)
+		}
+	})
+}
