@@ -33,16 +33,20 @@ func reclaim(l leak) {
 	}
 	l.st.pool.Remove(l.r.key, l.c, pool.ReasonLeaked)
 	l.st.pool.Count(l.r.key, countLeak)
-	method := l.method
+	l.st.reportLeak(l.method, l.url)
+}
+
+// reportLeak calls OnLeakedBody, or logs a warning naming the request.
+func (st *state) reportLeak(method string, u *url.URL) {
 	if method == "" {
 		method = http.MethodGet
 	}
-	if h := l.st.t.OnLeakedBody; h != nil {
-		h(method, l.url.Redacted())
+	if h := st.t.OnLeakedBody; h != nil {
+		h(method, u.Redacted())
 		return
 	}
-	slog.Warn("spool: response body was not closed; its connection was reclaimed after GC (close resp.Body)",
-		"method", method, "url", l.url.Redacted())
+	slog.Warn("spool: response body was not closed; it was reclaimed after GC (close resp.Body)",
+		"method", method, "url", u.Redacted())
 }
 
 func countLeak(h *pool.HostStats) { h.LeakedBodies++ }

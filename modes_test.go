@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,6 +192,9 @@ func TestModesContract(t *testing.T) {
 			t.Fatalf("503 must be a response: %v", err)
 		}
 		resp.Body.Close()
+		// x/net may close it from its writer goroutine after RoundTrip
+		// returns, which the RoundTripper contract allows.
+		waitFor(t, func() bool { return body.closes.Load() >= 1 })
 		if body.closes.Load() != 1 {
 			t.Fatalf("req.Body closed %d times", body.closes.Load())
 		}
@@ -220,6 +224,76 @@ func TestModesCancelMidBody(t *testing.T) {
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("cancel took %v", d)
+		}
+	})
+}
+
+// A body dropped without Close is reclaimed in every mode: HTTP/1 closes
+// the conn; HTTP/2 resets the stream and keeps the conn.
+func TestModesForgottenBody(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 100<<10)) // more than fits a socket buffer in one go
+	}, func(tr *spool.Transport) { tr.OnLeakedBody = func(string, string) {} }, func(t *testing.T, s *modeServer) {
+		func() {
+			resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Read(make([]byte, 10))
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for s.tr.Stats().Total.LeakedBodies == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("not reclaimed")
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+		resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		st := s.tr.Stats().Total
+		wantDials := int64(2)
+		if protoOf(t) == 2 {
+			wantDials = 1
+		}
+		if st.Dials != wantDials || st.Active != 0 {
+			t.Fatalf("after reclaim: %+v", st)
+		}
+	})
+}
+
+func TestH2StatsStreams(t *testing.T) {
+	release := make(chan struct{})
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-release
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) != 2 {
+			t.Skip("HTTP/2 only")
+		}
+		var bodies []io.Closer
+		for i := 0; i < 3; i++ {
+			resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, resp.Body)
+		}
+		st := s.tr.Stats().Total
+		if st.H2Conns != 1 || st.Streams != 3 || st.Active != 1 {
+			t.Fatalf("3 streams on one h2 conn: %+v", st)
+		}
+		for _, b := range bodies {
+			b.Close()
+		}
+		close(release)
+		if st := s.tr.Stats().Total; st.Streams != 0 || st.Idle != 1 {
+			t.Fatalf("after close: %+v", st)
 		}
 	})
 }

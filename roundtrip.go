@@ -66,7 +66,7 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (re
 	o.Reused = info.Reused || info.WasIdle
 	if c, ok := pc.(*h2.Conn); ok {
 		traceGotConn(o.Trace, c.NetConn(), info)
-		resp, err, retry = st.tryH2(req, c, o)
+		resp, err, retry = st.tryH2(req, r.key, c, o)
 		return resp, err, retry, true
 	}
 	c := pc.(*h1.Conn)

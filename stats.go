@@ -14,6 +14,8 @@ type HostStats struct {
 	Idle    int // connections parked for reuse
 	Dialing int // dials in progress
 	Waiting int // callers queued at MaxConnsPerHost
+	H2Conns int // HTTP/2 conns (also counted in Active or Idle)
+	Streams int // HTTP/2 streams in flight on them
 
 	// Since the Transport was created.
 	Requests     int64 // round trips started
@@ -61,6 +63,7 @@ func hostStats(h pool.HostStats) HostStats {
 	c := &h.Closes
 	return HostStats{
 		Active: h.Active, Idle: h.Idle, Dialing: h.Dialing, Waiting: h.Waiting,
+		H2Conns: h.Multiplexed, Streams: h.Streams,
 		Requests: h.Requests, Dials: h.Dials, DialErrors: h.DialErrors, Reuses: h.Reuses,
 		LeakedBodies: h.LeakedBodies, WaitCount: h.WaitCount, WaitDuration: h.WaitDuration,
 		Closes: CloseCounts{

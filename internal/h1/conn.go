@@ -130,15 +130,21 @@ func (c *Conn) Reserve() error {
 // Release gives back a reservation that was not used.
 func (c *Conn) Release() { c.inFlight.CompareAndSwap(1, 0) }
 
-// Err reports whether the conn can still be used. For an idle conn it is
-// the checkout health check: a non-blocking peek that finds a server's FIN
-// or stray bytes without a reader goroutine (DESIGN decision 3).
+// Err reports whether the conn can still be used; cheap, no I/O.
 func (c *Conn) Err() error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
-	if c.inFlight.Load() != 0 || c.raw == nil {
-		return nil
+	return nil
+}
+
+// CheckIdle is the checkout health check of an idle conn, called by the
+// pool once per checkout (never concurrently: the conn is off the idle
+// list): a non-blocking peek that finds a server's FIN or stray bytes
+// without a reader goroutine (DESIGN decision 3).
+func (c *Conn) CheckIdle() error {
+	if err := c.Err(); err != nil || c.raw == nil {
+		return err
 	}
 	return c.peek()
 }

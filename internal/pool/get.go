@@ -16,7 +16,7 @@ type GetInfo struct {
 // Get returns a conn for key with one slot reserved (Reserve already called).
 //
 // In order it tries: a multiplexed conn in use with spare capacity; the most
-// recently idled conn (LIFO), checked with Err() outside the lock (a failed
+// recently idled conn (LIFO), checked with CheckIdle (or Err) outside the lock (a failed
 // conn is closed, counted ReasonServerClosed or ReasonBroken, and the next one
 // tried); else it queues (FIFO per key) and a dial starts when
 // MaxConnsPerHost allows. The dial runs in its own goroutine with
@@ -114,7 +114,12 @@ func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *en
 // takeLocked, outside the lock, and reserves it. On failure the conn is
 // closed and forgotten and checkIdle reports false.
 func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
-	err := e.c.Err()
+	var err error
+	if ic, ok := any(e.c).(IdleChecker); ok {
+		err = ic.CheckIdle()
+	} else {
+		err = e.c.Err()
+	}
 	if err == nil {
 		err = e.c.Reserve()
 	}

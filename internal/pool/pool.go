@@ -40,6 +40,13 @@ type Conn interface {
 // (proxy|scheme|host:port); the pool only compares keys.
 type Key string
 
+// IdleChecker is a Conn with a health check worth running only when an
+// idle conn is checked out (HTTP/1's peek costs a syscall); the pool
+// calls it there instead of Err, at most once per checkout.
+type IdleChecker interface {
+	CheckIdle() error
+}
+
 // DialFunc makes a new conn for a key. Its ctx is not the caller's: it keeps
 // the caller's values but not its cancellation, and is cancelled by Close.
 type DialFunc[C Conn] func(ctx context.Context) (C, error)

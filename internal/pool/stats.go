@@ -49,6 +49,11 @@ type HostStats struct {
 	Dialing int // dials in progress
 	Waiting int // callers blocked in Get (some of them own a dial in progress)
 
+	// Multiplexed conns (HTTP/2) now, and the streams in flight on them;
+	// filled from conns that report Streams() (active int, max uint32).
+	Multiplexed int
+	Streams     int
+
 	Requests     int64             // bumped by the owner through Count
 	Dials        int64             // dials started
 	DialErrors   int64             // dials that failed
@@ -64,6 +69,8 @@ func (s *HostStats) add(o *HostStats) {
 	s.Idle += o.Idle
 	s.Dialing += o.Dialing
 	s.Waiting += o.Waiting
+	s.Multiplexed += o.Multiplexed
+	s.Streams += o.Streams
 	s.Requests += o.Requests
 	s.Dials += o.Dials
 	s.DialErrors += o.DialErrors
@@ -87,6 +94,16 @@ type keyStats struct {
 	s HostStats
 }
 
+// streamer is a multiplexed conn that can say how busy it is.
+type streamer interface {
+	Streams() (active int, max uint32)
+}
+
+type muxConn struct {
+	k Key
+	c streamer
+}
+
 // Stats returns a snapshot. Under the lock it only copies one record per key
 // ever seen; the map is built after, so calling it every second with 10,000
 // keys does not stall Gets.
@@ -104,11 +121,28 @@ func (p *Pool[C]) Stats() Stats {
 		}
 		rows = append(rows, keyStats{k, s})
 	}
+	var mux []muxConn
+	for c, e := range p.conns {
+		if m, ok := any(c).(streamer); ok {
+			mux = append(mux, muxConn{e.h.key, m})
+		}
+	}
 	p.mu.Unlock()
 	st := Stats{Hosts: make(map[Key]HostStats, len(rows))}
 	for i := range rows {
 		st.Hosts[rows[i].k] = rows[i].s
-		st.Total.add(&rows[i].s)
+	}
+	// Asked outside the lock: a conn's own lock may be held by code that
+	// is calling into the pool.
+	for _, m := range mux {
+		active, _ := m.c.Streams()
+		h := st.Hosts[m.k]
+		h.Multiplexed++
+		h.Streams += active
+		st.Hosts[m.k] = h
+	}
+	for _, h := range st.Hosts {
+		st.Total.add(&h)
 	}
 	return st
 }
