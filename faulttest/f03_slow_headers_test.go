@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -36,7 +35,7 @@ func TestF3_SlowHeaders(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				base := runtime.NumGoroutine()
+				base := bubbleGoroutines()
 				var n testnet.Network
 				clientGone := make(chan time.Time, 1)
 				srv := newBubbleServer(t, &n, "slow.test:80", func(c net.Conn, br *bufio.Reader) {
@@ -96,7 +95,7 @@ func TestF3_SlowHeaders(t *testing.T) {
 				tr.Close()
 				srv.stop()
 				synctest.Wait()
-				if g := runtime.NumGoroutine(); g > base {
+				if g := bubbleGoroutines(); g > base {
 					t.Errorf("%d goroutines, %d before", g, base)
 				}
 			})

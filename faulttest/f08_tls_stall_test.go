@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -37,7 +36,7 @@ func TestF8_TLSHandshakeStall(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				base := runtime.NumGoroutine()
+				base := bubbleGoroutines()
 				var n testnet.Network
 				closed := make(chan struct{}, 1)
 				srv := newBubbleServer(t, &n, "tls.test:443", func(c net.Conn, br *bufio.Reader) {
@@ -104,7 +103,7 @@ func TestF8_TLSHandshakeStall(t *testing.T) {
 				tr.Close()
 				srv.stop()
 				synctest.Wait()
-				if g := runtime.NumGoroutine(); g > base {
+				if g := bubbleGoroutines(); g > base {
 					t.Errorf("%d goroutines, %d before", g, base)
 				}
 			})

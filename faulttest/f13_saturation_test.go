@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -94,7 +93,7 @@ func TestF13_PoolSaturation(t *testing.T) {
 				go serve(c)
 			}
 		}()
-		base := runtime.NumGoroutine()
+		base := bubbleGoroutines()
 
 		tr := &spool.Transport{DialContext: n.Dial, MaxConnsPerHost: 10}
 		mu.Lock()
@@ -160,7 +159,7 @@ func TestF13_PoolSaturation(t *testing.T) {
 
 		tr.CloseIdleConnections()
 		synctest.Wait()
-		if g := runtime.NumGoroutine(); g > base {
+		if g := bubbleGoroutines(); g > base {
 			t.Errorf("%d goroutines after CloseIdleConnections, baseline %d", g, base)
 		}
 		tr.Close()

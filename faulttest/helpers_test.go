@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -235,3 +236,25 @@ func (e *endless) Read(p []byte) (int, error) {
 }
 
 func (e *endless) Close() error { e.closes.Add(1); return nil }
+
+// bubbleGoroutines counts the goroutines of synctest bubbles only (tests
+// run one at a time, so that is the caller's bubble): goroutines other
+// tests left winding down outside it must not make a leak check flaky.
+func bubbleGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, line := range bytes.Split(buf, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.Contains(line, []byte("synctest bubble")) {
+			count++
+		}
+	}
+	return count
+}

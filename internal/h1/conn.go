@@ -74,7 +74,7 @@ type Conn struct {
 	upgraded  bool // 101 or CONNECT: the body owns the socket
 
 	ctx         context.Context // the current request's
-	up          upload
+	up          *upload         // this exchange's request body state
 	cw          countWriter
 	written     atomic.Int64 // bytes of this exchange accepted by the socket
 	timeoutName string       // the setting behind a read deadline, for errors

@@ -29,8 +29,9 @@ const inlineBodyMax = 64 << 10
 // last write to be scheduled, short enough not to stall a caller.
 const writerGrace = 50 * time.Millisecond
 
-// upload is the state of one request body. It lives in the Conn (no
-// allocation); the done channel exists only while a body streams.
+// upload is the state of one request body, from a pool for the length of
+// an exchange (an idle conn does not carry it); the done channel exists
+// only while a body streams.
 type upload struct {
 	req    *http.Request
 	body   io.Reader
@@ -46,6 +47,8 @@ type upload struct {
 	cut        atomic.Bool // we stopped the writer; its error is ours
 	headDone   atomic.Bool // the final head is in: a writer error must not abort the read
 }
+
+var uploads = sync.Pool{New: func() any { return new(upload) }}
 
 // outgoing decides the request's framing. A ContentLength of 0 with a
 // non-nil Body means "unknown" (net/http's rule): probe one byte so an
@@ -74,8 +77,9 @@ func outgoing(req *http.Request) (int64, io.Reader, error) {
 
 // sendBody writes what can be written before the response is awaited.
 func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io.Reader, length int64) *upload {
-	up := &c.up
+	up := uploads.Get().(*upload)
 	*up = upload{req: req, body: body, bw: bw, length: length, trace: o.Trace}
+	c.up = up
 	c.timeoutName = "ResponseHeaderTimeout"
 	switch {
 	case body == nil:

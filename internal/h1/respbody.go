@@ -69,7 +69,7 @@ func (c *Conn) Reusable() bool { return c.finishOK(true) }
 // ended cleanly, no cancellation touched the conn, and no stray bytes sit
 // in the buffer (they would be parsed as the next response).
 func (c *Conn) finishOK(ok bool) bool {
-	ok = c.up.settleAtEnd(c) && ok && c.keepAlive && !c.upgraded
+	ok = (c.up == nil || c.up.settleAtEnd(c)) && ok && c.keepAlive && !c.upgraded
 	if c.br != nil && c.br.Buffered() > 0 {
 		ok = false
 	}
@@ -86,7 +86,9 @@ func (c *Conn) finishOK(ok bool) bool {
 
 // finish ends a failed exchange.
 func (c *Conn) finish() {
-	c.up.cutAndWait(c)
+	if c.up != nil {
+		c.up.cutAndWait(c)
+	}
 	c.unwatch()
 	c.body = wire.BodyReader{}
 	c.keepAlive = false
@@ -101,7 +103,11 @@ func (c *Conn) release() {
 	}
 	c.ctx = nil
 	c.sink = nil
-	c.up = upload{}
+	if c.up != nil {
+		*c.up = upload{}
+		uploads.Put(c.up)
+		c.up = nil
+	}
 	c.mu.Lock()
 	c.live = false
 	c.mu.Unlock()
