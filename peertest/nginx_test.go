@@ -122,3 +122,43 @@ func TestNginxTLSResumption(t *testing.T) {
 		t.Fatalf("DidResume per handshake: %v, want [false true]", resumed)
 	}
 }
+
+// HTTP/2 over TLS against nginx: 50 concurrent requests multiplex on one
+// connection (nginx's $connection), and /big arrives intact over h2.
+func TestNginxHTTP2(t *testing.T) {
+	n := peers.StartNginx(t, peers.NginxOptions{HTTP2: true})
+	tr := &spool.Transport{TLSClientConfig: n.TLSConfig(), ForceAttemptHTTP2: true}
+	defer tr.Close()
+	c := client(tr)
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Go(func() {
+			resp, err := c.Get(n.TLSURL("/"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || string(b) != "hello, world" {
+				t.Errorf("proto %d body %q", resp.ProtoMajor, b)
+			}
+		})
+	}
+	wg.Wait()
+	if b := fetch(t, c, n.TLSURL("/big")); !bytes.Equal(b, peers.BigBody()) {
+		t.Fatal("/big corrupted over h2")
+	}
+	log := n.WaitAccessLog(t, 51)
+	if conns := peers.Connections(log); conns != 1 {
+		t.Fatalf("nginx saw %d connections for 51 h2 requests", conns)
+	}
+	for _, e := range log {
+		if e.Proto != "HTTP/2.0" {
+			t.Fatalf("nginx logged %q", e.Proto)
+		}
+	}
+	if st := tr.Stats().Total; st.Dials != 1 || st.H2Conns != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
