@@ -22,7 +22,7 @@ fi
 
 fuzztime=${SPOOL_FUZZTIME:-20s}
 echo "== fuzz, $fuzztime per target"
-for pkg in ./internal/wire; do
+for pkg in . ./internal/wire; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
 		echo "-- $pkg $target"
 		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"

@@ -103,8 +103,8 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 		if err := budget.ReadResponseHead(c.br, resp); err != nil {
 			return nil, up.settle(c, &phaseErr{errs.OpAwaitHeaders, err})
 		}
-		if resp.StatusCode >= 200 || resp.StatusCode == 101 {
-			break
+		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == 101 {
+			break // final (a code below 100 too, as net/http treats it)
 		}
 		if n >= max1xx {
 			return nil, up.settle(c, &phaseErr{errs.OpAwaitHeaders, &wire.ProtocolError{Reason: "too many 1xx responses"}})
