@@ -297,3 +297,28 @@ func TestH2StatsStreams(t *testing.T) {
 		}
 	})
 }
+
+// h2c with prior knowledge: Protocols with only UnencryptedHTTP2 speaks
+// HTTP/2 to an http:// origin on one conn.
+func TestH2CPriorKnowledge(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	defer srv.Close()
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	tr := &spool.Transport{Protocols: p}
+	defer tr.Close()
+	c := &http.Client{Transport: tr}
+	for i := 0; i < 3; i++ {
+		if got := get(t, c, srv.URL); got != "HTTP/2.0" {
+			t.Fatalf("server saw %q", got)
+		}
+	}
+	if st := tr.Stats().Total; st.Dials != 1 || st.H2Conns != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -132,10 +132,12 @@ func orDefault(s, def string) string {
 // send, repeat until a limit is reached.
 func (r *run) work(ctx context.Context, t *tally) {
 	var timer *time.Timer
+	w := &watchdog{parent: ctx, timeout: r.cfg.Timeout}
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
+		w.stop()
 	}()
 	for ctx.Err() == nil {
 		slot := r.next.Add(1) - 1
@@ -151,7 +153,7 @@ func (r *run) work(ctx context.Context, t *tally) {
 		if !waited && r.cfg.Duration > 0 && time.Since(r.start) >= r.cfg.Duration {
 			return
 		}
-		r.one(ctx, t, intended)
+		r.one(ctx, w, t, intended)
 	}
 }
 
@@ -186,14 +188,9 @@ func (r *run) schedule(ctx context.Context, slot int64, timer **time.Timer) (int
 
 // one sends one request and reads its body to EOF. Latency runs from
 // intended: the slot's start in an open loop, now in a closed one.
-func (r *run) one(ctx context.Context, t *tally, intended time.Time) {
+func (r *run) one(ctx context.Context, w *watchdog, t *tally, intended time.Time) {
 	r.started.Add(1)
-	rctx, cancel := ctx, context.CancelFunc(func() {})
-	if r.cfg.Timeout > 0 {
-		rctx, cancel = context.WithTimeout(ctx, r.cfg.Timeout)
-	}
-	defer cancel()
-	req := r.tmpl.WithContext(rctx)
+	req := w.request(r.tmpl)
 	if r.tmpl.GetBody != nil {
 		req.Body, _ = r.tmpl.GetBody()
 	}
@@ -204,6 +201,7 @@ func (r *run) one(ctx context.Context, t *tally, intended time.Time) {
 		resp.Body.Close()
 		t.bytes += n
 	}
+	w.done()
 	latency := time.Since(intended)
 	switch {
 	case err != nil && ctx.Err() != nil:
