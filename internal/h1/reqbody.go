@@ -89,7 +89,7 @@ func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io
 		up.expect = up.err == nil
 		up.awaiting = up.expect
 	case req.GetBody != nil && length > 0 && length <= inlineBodyMax:
-		up.err = writeBody(bw, body, length, req.Trailer)
+		up.err = writeBody(bw, bw, body, length, req.Trailer, nil)
 		up.flush(c)
 	default:
 		if up.err = up.flushHead(c); up.err == nil {
@@ -143,7 +143,7 @@ func (up *upload) start(c *Conn) {
 	up.done = make(chan error, 1)
 	go func() {
 		buf := copyBufs.Get().(*[]byte)
-		err := writeBodyDirect(up.bw, &c.cw, up.body, up.length, up.req.Trailer, *buf)
+		err := writeBody(up.bw, &c.cw, up.body, up.length, up.req.Trailer, *buf)
 		copyBufs.Put(buf)
 		if err == nil {
 			err = up.bw.Flush()
@@ -287,10 +287,11 @@ func (up *upload) settle(c *Conn, err error) error {
 // writes straight to the socket instead of 4 KiB bufio flushes.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// writeBodyDirect streams a body: a Content-Length body bypasses bufio
-// (the head was flushed already), a chunked one goes through it in
-// buffer-sized chunks.
-func writeBodyDirect(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64, trailer http.Header, buf []byte) error {
+// writeBody copies a request body with Content-Length or chunked
+// framing. A Content-Length body goes to direct: bw itself when written
+// inline with the head, the socket when streamed (the head is flushed, so
+// large writes skip the 4 KiB bufio copies). buf may be nil.
+func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64, trailer http.Header, buf []byte) error {
 	if length > 0 {
 		n, err := io.CopyBuffer(direct, io.LimitReader(body, length), buf)
 		if err != nil {
@@ -303,25 +304,6 @@ func writeBodyDirect(bw *bufio.Writer, direct io.Writer, body io.Reader, length 
 	}
 	cw := wire.NewChunkedWriter(bw)
 	if _, err := io.CopyBuffer(cw, body, buf); err != nil {
-		return err
-	}
-	return cw.Close(trailer)
-}
-
-// writeBody copies a request body with Content-Length or chunked framing.
-func writeBody(bw *bufio.Writer, body io.Reader, length int64, trailer http.Header) error {
-	if length > 0 {
-		n, err := io.Copy(bw, io.LimitReader(body, length))
-		if err != nil {
-			return err
-		}
-		if n < length {
-			return fmt.Errorf("request body has %d bytes, ContentLength says %d", n, length)
-		}
-		return nil
-	}
-	cw := wire.NewChunkedWriter(bw)
-	if _, err := io.Copy(cw, body); err != nil {
 		return err
 	}
 	return cw.Close(trailer)
