@@ -20,6 +20,11 @@ if [ -f bench/go.mod ]; then
 	(cd bench && go vet ./... && go test -count=1 ./...)
 fi
 
+if [ -n "${CI:-}" ] || [ "${SPOOL_SOAK:-0}" = 1 ]; then
+	echo "== soak: ${SPOOL_SOAK_REQUESTS:-1000000} requests at 256 concurrency"
+	SPOOL_SOAK=1 go test -count=1 -run '^TestSoak$' -timeout 20m -v ./soak | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|soak_test.go'
+fi
+
 fuzztime=${SPOOL_FUZZTIME:-20s}
 echo "== fuzz, $fuzztime per target"
 for pkg in . ./internal/wire; do
