@@ -52,7 +52,7 @@ func newState(t *Transport) *state {
 	protos := nextProtos(t)
 	st.offerH2 = slices.Contains(protos, "h2")
 	st.h2c = t.Protocols != nil && t.Protocols.UnencryptedHTTP2() && !t.Protocols.HTTP1()
-	st.pool = pool.New[pool.Conn](pool.Config{
+	pc := pool.Config{
 		MaxIdle:            t.MaxIdleConns,
 		MaxIdlePerHost:     t.MaxIdleConnsPerHost,
 		MaxConnsPerHost:    t.MaxConnsPerHost,
@@ -61,10 +61,11 @@ func newState(t *Transport) *state {
 		MaxLifetime:        t.MaxConnLifetime,
 		MaxRequestsPerConn: t.MaxRequestsPerConn,
 		MultiplexHint:      st.h2Likely,
-	})
-	if t.DisableKeepAlives {
-		st.pool = pool.New[pool.Conn](pool.Config{MaxIdle: -1, MaxConnsPerHost: t.MaxConnsPerHost, MaxWaitPerHost: t.MaxConnWaiters})
 	}
+	if t.DisableKeepAlives {
+		pc.MaxIdle = -1 // nothing is kept; limits and the wait queue still apply
+	}
+	st.pool = pool.New[pool.Conn](pc)
 	st.dialer = dial.New(dial.Config{
 		DialContext:           t.DialContext,
 		DialTLSContext:        t.DialTLSContext,

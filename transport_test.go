@@ -172,3 +172,21 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// http.Client.Timeout reaches spool through the request context: the
+// client's error is a timeout and the conn is closed.
+func TestClientTimeout(t *testing.T) {
+	s := testserver.New(t, testserver.StallBeforeHeaders)
+	tr := newTransport(t, nil)
+	c := &http.Client{Transport: tr, Timeout: 50 * time.Millisecond}
+	start := time.Now()
+	_, err := c.Get(s.URL())
+	var ue interface{ Timeout() bool }
+	if !errors.As(err, &ue) || !ue.Timeout() || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v is not a timeout", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	waitFor(t, func() bool { return s.OpenConns() == 0 })
+}

@@ -253,3 +253,15 @@ func TestProgressOutput(t *testing.T) {
 		t.Error("a strings.Builder is not a terminal")
 	}
 }
+
+// `spool URL` fetches the URL through spool and prints the body.
+func TestBareURLFetches(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "body of "+r.URL.Path)
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runCLI(srv.URL + "/x")
+	if code != exitOK || stdout != "body of /x" || stderr != "" {
+		t.Errorf("exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+}

@@ -53,6 +53,9 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if strings.HasPrefix(cmd, "-") { // `spool -n 100`: flags of the default command
 			return runBench(ctx, args, stdout, stderr)
 		}
+		if strings.Contains(cmd, "://") { // `spool URL`: fetch it and print the body
+			return runGet(ctx, args, stdout, stderr)
+		}
 		return usageError(stderr, "", fmt.Errorf("unknown command %q", cmd))
 	}
 }
@@ -63,6 +66,7 @@ Usage:
   spool                  benchmark the embedded server (bench -n 5000 -c 16)
   spool bench [flags] [URL]
   spool get [flags] URL
+  spool URL              fetch URL and print its body (get URL)
   spool version
 
 Run 'spool bench --help' or 'spool get --help' for flags.
