@@ -45,6 +45,7 @@ func TestServerClosedIdleConn(t *testing.T) {
 	get(t, c, s.URL())
 	s.CloseIdleConns()
 	waitFor(t, func() bool { return s.OpenConns() == 0 })
+	time.Sleep(2 * time.Millisecond) // past peekAfterIdle: the checkout peek runs
 	if got := get(t, c, s.URL()); got != "ok" {
 		t.Fatalf("body %q", got)
 	}

@@ -24,6 +24,11 @@ import (
 	"github.com/spoolhttp/spool/internal/wire"
 )
 
+// peekAfterIdle: idle conns younger than this are not peeked at checkout.
+// Servers close idle conns after seconds, not microseconds; stray bytes
+// right behind a response are caught by the Buffered()==0 check at release.
+const peekAfterIdle = time.Millisecond
+
 // Config is shared by every conn of a Transport; it must not change.
 type Config struct {
 	MaxHeaderBytes        int
@@ -141,9 +146,12 @@ func (c *Conn) Err() error {
 // CheckIdle is the checkout health check of an idle conn, called by the
 // pool once per checkout (never concurrently: the conn is off the idle
 // list): a non-blocking peek that finds a server's FIN or stray bytes
-// without a reader goroutine (DESIGN decision 3).
-func (c *Conn) CheckIdle() error {
-	if err := c.Err(); err != nil || c.raw == nil {
+// without a reader goroutine (DESIGN decision 3). A conn back for less
+// than peekAfterIdle skips it: in a hot loop the peek is a syscall per
+// request that finds nothing, and a close in that instant is the
+// keep-alive race the one retry covers.
+func (c *Conn) CheckIdle(idle time.Duration) error {
+	if err := c.Err(); err != nil || c.raw == nil || idle < peekAfterIdle {
 		return err
 	}
 	return c.peek()

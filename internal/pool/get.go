@@ -116,7 +116,7 @@ func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *en
 func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 	var err error
 	if ic, ok := any(e.c).(IdleChecker); ok {
-		err = ic.CheckIdle()
+		err = ic.CheckIdle(info.IdleTime)
 	} else {
 		err = e.c.Err()
 	}

@@ -42,9 +42,10 @@ type Key string
 
 // IdleChecker is a Conn with a health check worth running only when an
 // idle conn is checked out (HTTP/1's peek costs a syscall); the pool
-// calls it there instead of Err, at most once per checkout.
+// calls it there instead of Err, at most once per checkout, with how long
+// the conn sat idle.
 type IdleChecker interface {
-	CheckIdle() error
+	CheckIdle(idle time.Duration) error
 }
 
 // DialFunc makes a new conn for a key. Its ctx is not the caller's: it keeps
