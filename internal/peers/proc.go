@@ -202,9 +202,13 @@ func (p *proc) waitReady(ready readyCheck) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready within %v: %v", p.name, readyTimeout, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-time.After(pollInterval)
 	}
 }
+
+// pollInterval paces the waits for a server to listen or to log: these
+// are other processes, so there is nothing to block on but time.
+const pollInterval = 20 * time.Millisecond
 
 // diagnostics returns the child's output and the tails of its log files,
 // for a t.Fatal message.
@@ -271,7 +275,7 @@ func waitLines[T any](n int, read func() []T) []T {
 		if len(got) >= n || time.Now().After(deadline) {
 			return got
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-time.After(pollInterval)
 	}
 }
 
