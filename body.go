@@ -33,7 +33,7 @@ type body struct {
 
 func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace) *body {
 	b := &body{c: c, gen: c.Gen(), st: st, r: r, trace: trace, resp: resp}
-	st.track(b, resp.Request)
+	st.track(b)
 	return b
 }
 

@@ -13,27 +13,22 @@ import (
 // A response body that is never closed and becomes unreachable would pin
 // its connection forever in net/http. Here a runtime cleanup reclaims it:
 // the conn is closed, its pool slot freed, the leak counted in Stats and
-// reported (DESIGN decision 4). The cleanup holds the conn, never the body.
-type leak struct {
-	st     *state
-	r      *route
-	c      *h1.Conn
-	gen    uint64
-	method string
-	url    *url.URL
+// reported (DESIGN decision 4). The cleanup's argument is the conn, never
+// the body; the conn's Owner leads back to the route. A pointer argument
+// costs AddCleanup one allocation, a struct two.
+func (st *state) track(b *body) {
+	b.cleanup = runtime.AddCleanup(b, reclaim, b.c)
 }
 
-func (st *state) track(b *body, req *http.Request) {
-	b.cleanup = runtime.AddCleanup(b, reclaim, leak{st: st, r: b.r, c: b.c, gen: b.gen, method: req.Method, url: req.URL})
-}
-
-func reclaim(l leak) {
-	if !l.c.Reclaim(l.gen) {
+func reclaim(c *h1.Conn) {
+	r := c.Owner.(*route)
+	req := c.Reclaim()
+	if req == nil {
 		return // the exchange ended normally after all
 	}
-	l.st.pool.Remove(l.r.key, l.c, pool.ReasonLeaked)
-	l.st.pool.Count(l.r.key, countLeak)
-	l.st.reportLeak(l.method, l.url)
+	r.st.pool.Remove(r.key, c, pool.ReasonLeaked)
+	r.st.pool.Count(r.key, countLeak)
+	r.st.reportLeak(req.Method, req.URL)
 }
 
 // reportLeak calls OnLeakedBody, or logs a warning naming the request.

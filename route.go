@@ -32,6 +32,7 @@ type routeID struct {
 // Keys separate proxy (with its credentials), scheme and host:port, so a
 // connection is never reused across any of them (curl CVE-2021-22924).
 type route struct {
+	st        *state
 	key       pool.Key
 	addr      string // origin host:port
 	target    dial.Target
@@ -99,7 +100,7 @@ func (st *state) proxyKey(u *url.URL) string {
 
 func (st *state) newRoute(id routeID, u, proxyURL *url.URL) *route {
 	addr := canonicalAddr(u)
-	r := &route{addr: addr, target: dial.Target{Scheme: id.scheme, Addr: addr, Proxy: proxyURL}}
+	r := &route{st: st, addr: addr, target: dial.Target{Scheme: id.scheme, Addr: addr, Proxy: proxyURL}}
 	key := id.scheme + "://" + addr
 	if proxyURL != nil {
 		key = st.proxyKey(proxyURL) + "|" + key
@@ -123,7 +124,9 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 	if res.Proto == "h2" || (st.h2c && r.target.Scheme == "http" && r.target.Proxy == nil) {
 		return st.h2.New(res.Conn, time.Now())
 	}
-	return h1.New(res.Conn, &st.h1, time.Now()), nil
+	c := h1.New(res.Conn, &st.h1, time.Now())
+	c.Owner = r
+	return c, nil
 }
 
 // canonicalAddr is host:port with the scheme's default port filled in.

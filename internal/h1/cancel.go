@@ -2,6 +2,7 @@ package h1
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -11,8 +12,9 @@ var pastDeadline = time.Unix(1, 0)
 // watch arranges for ctx's end to abort the conn's blocked I/O. It runs for
 // the whole exchange, body included; finish stops it. No goroutine: the
 // AfterFunc runs only if ctx ends.
-func (c *Conn) watch(ctx context.Context) {
+func (c *Conn) watch(ctx context.Context, req *http.Request) {
 	c.mu.Lock()
+	c.req = req
 	c.cancelled = false
 	c.gen++
 	c.live = true
@@ -51,17 +53,22 @@ func (c *Conn) AbortExchange(gen uint64) {
 	c.mu.Unlock()
 }
 
-// Reclaim ends exchange gen if it is still running, for a response body
-// that was dropped without Close: its buffers go back and the caller closes
-// the conn. False when the exchange already ended.
-func (c *Conn) Reclaim(gen uint64) bool {
+// Reclaim ends the current exchange if it is still running, for a
+// response body dropped without Close (the exchange cannot have moved on:
+// nobody else can read that body): its buffers go back and the caller
+// closes the conn. It returns the exchange's request, or nil when the
+// exchange already ended.
+func (c *Conn) Reclaim() *http.Request {
 	c.mu.Lock()
-	ok := c.gen == gen && c.live
+	req := c.req
+	if !c.live {
+		req = nil
+	}
 	c.mu.Unlock()
-	if ok {
+	if req != nil {
 		c.finish()
 	}
-	return ok
+	return req
 }
 
 // unwatch stops the AfterFunc; false means it fired (or is firing) and the

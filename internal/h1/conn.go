@@ -62,6 +62,10 @@ type Conn struct {
 
 	Created time.Time
 
+	// Owner is set once by whoever dialed the conn, before first use; a GC
+	// cleanup holding only the conn finds its way back through it.
+	Owner any
+
 	inFlight atomic.Int32 // 1 from Reserve until the exchange finishes
 	closed   atomic.Bool
 	reused   bool // owned by the exchange: served a request before this one
@@ -87,8 +91,9 @@ type Conn struct {
 	// mu guards cancelled and the conn's deadlines against the AfterFunc.
 	mu        sync.Mutex
 	cancelled bool
-	gen       uint64 // exchanges started; identifies the live one
-	live      bool   // exchange gen has not finished
+	gen       uint64        // exchanges started; identifies the live one
+	live      bool          // exchange gen has not finished
+	req       *http.Request // the live exchange's request, for Reclaim's report
 
 	peekN   int
 	peekErr error

@@ -37,7 +37,7 @@ func (c *Conn) RoundTrip(req *http.Request, o *Options) (*http.Response, error) 
 		!(c.cfg.MaxRequests > 0 && c.requests >= c.cfg.MaxRequests)
 	c.upgraded = false
 	c.framing = wire.Framing{}
-	c.watch(ctx)
+	c.watch(ctx, req)
 
 	resp, err := c.exchange(req, o)
 	if err != nil {

@@ -110,6 +110,7 @@ func (c *Conn) release() {
 	}
 	c.mu.Lock()
 	c.live = false
+	c.req = nil
 	c.mu.Unlock()
 	c.inFlight.Store(0)
 }
