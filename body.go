@@ -7,6 +7,7 @@ import (
 	"net/http/httptrace"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spoolhttp/spool/internal/h1"
 	"github.com/spoolhttp/spool/internal/pool"
@@ -29,6 +30,7 @@ type body struct {
 	closed  bool           // Close was called
 	err     error          // what Read returns once done
 	cleanup runtime.Cleanup
+	closing atomic.Bool // Close is interrupting a Read
 }
 
 func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace) *body {
@@ -53,6 +55,9 @@ func (b *body) Read(p []byte) (int, error) {
 		b.trailer()
 		b.end(b.c.FinishBody(), pool.ReasonNotReusable, io.EOF)
 	case err != nil:
+		if b.closing.Load() {
+			err = ErrBodyClosed // Close interrupted this Read: not a timeout
+		}
 		b.c.FinishBody()
 		b.end(false, pool.ReasonBroken, err)
 	case b.c.BodyDone():
@@ -68,6 +73,7 @@ func (b *body) Read(p []byte) (int, error) {
 // concurrently with Read (the Read is interrupted).
 func (b *body) Close() error {
 	if !b.mu.TryLock() {
+		b.closing.Store(true)
 		b.c.AbortExchange(b.gen)
 		b.mu.Lock()
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -39,8 +40,9 @@ func (st *state) askEncoding(req *http.Request) string {
 // encoding and the server used exactly one we asked for. Chains such as
 // "gzip, gzip" are left alone (curl CVE-2023-23916: unbounded chains).
 func (st *state) decode(resp *http.Response, asked bool) {
-	if !asked || resp.Body == http.NoBody {
-		return
+	if !asked || resp.Body == http.NoBody || resp.ContentLength == 0 ||
+		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+		return // nothing to decode (an HTTP/2 empty body is not http.NoBody)
 	}
 	ce := resp.Header["Content-Encoding"]
 	if len(ce) != 1 {
@@ -65,16 +67,22 @@ func (st *state) decode(resp *http.Response, asked bool) {
 }
 
 // decodedBody decodes lazily on first Read, like net/http's gzipReader.
+// Read and Close may run concurrently (Close interrupts a blocked Read):
+// mu serialises them, and a Close that finds a Read in progress closes the
+// raw body first to wake it.
 type decodedBody struct {
+	mu   sync.Mutex
 	raw  io.ReadCloser
 	enc  string
 	dec  io.Reader
-	zd   *zstd.Decoder // closed on Close: it owns goroutines
+	zd   *zstd.Decoder // released at EOF or Close: it owns goroutines
 	left int64         // bytes still allowed; <0 means no limit
 	err  error
 }
 
 func (d *decodedBody) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.err != nil {
 		return 0, d.err
 	}
@@ -89,7 +97,7 @@ func (d *decodedBody) Read(p []byte) (int, error) {
 	n, err := d.dec.Read(p)
 	if d.left >= 0 {
 		if int64(n) > d.left {
-			d.err = &Error{Op: OpDecode, Err: ErrDecompressedTooLarge}
+			d.fail(&Error{Op: OpDecode, Err: ErrDecompressedTooLarge})
 			return int(d.left), d.err
 		}
 		d.left -= int64(n)
@@ -98,9 +106,18 @@ func (d *decodedBody) Read(p []byte) (int, error) {
 		if err != io.EOF {
 			err = &Error{Op: OpDecode, Err: err}
 		}
-		d.err = err
+		d.fail(err)
 	}
 	return n, err
+}
+
+// fail makes err sticky and releases the decoder. Called with mu held.
+func (d *decodedBody) fail(err error) {
+	d.err = err
+	if d.zd != nil {
+		d.zd.Close()
+		d.zd = nil
+	}
 }
 
 func (d *decodedBody) open() error {
@@ -109,6 +126,9 @@ func (d *decodedBody) open() error {
 	case "gzip":
 		var zr *gzip.Reader
 		zr, err = gzip.NewReader(d.raw)
+		if err == io.EOF {
+			return io.EOF // an empty body: nothing was encoded
+		}
 		if err == nil {
 			d.dec = zr
 		}
@@ -126,12 +146,16 @@ func (d *decodedBody) open() error {
 }
 
 func (d *decodedBody) Close() error {
-	if d.zd != nil {
+	if !d.mu.TryLock() {
+		d.raw.Close() // wake the Read in progress
+		d.mu.Lock()
+	}
+	defer d.mu.Unlock()
+	if d.err == nil {
+		d.fail(ErrBodyClosed)
+	} else if d.zd != nil {
 		d.zd.Close()
 		d.zd = nil
-	}
-	if d.err == nil {
-		d.err = ErrBodyClosed
 	}
 	return d.raw.Close()
 }

@@ -20,7 +20,11 @@ func (st *state) track(b *body) {
 	b.cleanup = runtime.AddCleanup(b, reclaim, b.c)
 }
 
-func reclaim(c *h1.Conn) {
+// reclaim runs on the runtime's one cleanup goroutine: the closing I/O
+// (a TLS close_notify, waiting for a body writer) goes to its own.
+func reclaim(c *h1.Conn) { go reclaimNow(c) }
+
+func reclaimNow(c *h1.Conn) {
 	r := c.Owner.(*route)
 	req := c.Reclaim()
 	if req == nil {

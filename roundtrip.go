@@ -32,9 +32,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Trace:          httptrace.ContextClientTrace(req.Context()),
 	}
 	resp, err, retry, reached := st.try(req, r, &o, false)
+	cur := req // the request whose body is still ours to close
 	if retry {
 		// The Transport doc comment states this rule.
 		if req2, ok := rewind(req); ok {
+			cur = req2
 			resp, err, _, reached = st.try(req2, r, &o, true)
 			if err == nil {
 				resp.Request = req
@@ -43,7 +45,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err != nil {
 		if !reached {
-			closeReqBody(req) // a conn that got the request closed its body
+			closeReqBody(cur) // a conn that got the request closed its body
 		}
 		return nil, err
 	}

@@ -1,11 +1,13 @@
 package spool
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"runtime"
+	"time"
 
 	"github.com/spoolhttp/spool/internal/errs"
 	"github.com/spoolhttp/spool/internal/h1"
@@ -15,25 +17,56 @@ import (
 
 // tryH2 runs one attempt on an HTTP/2 conn. The adapter hands the stream's
 // slot back to the pool itself (OnStreamDone), so only the bridge is left.
+//
+// Retry: only a stream whose headers were never sent is replayed. A reset
+// after that comes from a healthy, shared conn whose server may have acted
+// on the request; the keep-alive race of HTTP/1 does not apply.
 func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options) (*http.Response, error, bool) {
-	out := req
-	if o.AcceptEncoding != "" {
-		// x/net writes the request's headers as they are: add ours to a copy.
-		r2 := *req
-		r2.Header = req.Header.Clone()
-		r2.Header.Set("Accept-Encoding", o.AcceptEncoding)
-		out = &r2
+	out := st.h2Request(req, o)
+	end := func() {}
+	if d := st.t.ResponseHeaderTimeout; d > 0 {
+		// x/net has no header timeout: a timer cancels the stream's context
+		// unless the head arrives first. The context is released with the
+		// body (end), so a long-lived parent does not collect children.
+		ctx, cancel := context.WithCancelCause(req.Context())
+		t := time.AfterFunc(d, func() { cancel(&TimeoutError{What: "ResponseHeaderTimeout"}) })
+		out = out.WithContext(ctx)
+		end = func() { cancel(nil) }
+		defer t.Stop()
 	}
 	resp, err := c.RoundTrip(out)
 	if err != nil {
+		end()
 		var nr *errs.NoResponseError
-		retry := o.Reused && errors.As(err, &nr) && notSent(req, err)
+		retry := o.Reused && errors.As(err, &nr) && !nr.Wrote && replayable(req)
 		return nil, err, retry
 	}
 	resp.Request = req
-	resp = st.trackH2(resp, key)
+	resp = st.trackH2(resp, key, end)
 	st.decode(resp, o.AcceptEncoding != "")
 	return resp, nil, false
+}
+
+// h2Request adds what spool adds to every request (Accept-Encoding of the
+// bridge, the default User-Agent) to a copy: x/net writes the request's
+// headers as they are, and the caller's request must not change.
+func (st *state) h2Request(req *http.Request, o *h1.Options) *http.Request {
+	_, hasUA := req.Header["User-Agent"] // present but empty means "send none"
+	if o.AcceptEncoding == "" && hasUA {
+		return req
+	}
+	r2 := *req
+	r2.Header = req.Header.Clone()
+	if r2.Header == nil {
+		r2.Header = make(http.Header)
+	}
+	if o.AcceptEncoding != "" {
+		r2.Header.Set("Accept-Encoding", o.AcceptEncoding)
+	}
+	if !hasUA {
+		r2.Header.Set("User-Agent", st.h1.UserAgent)
+	}
+	return &r2
 }
 
 // h2Body is an HTTP/2 response body as the caller holds it. A dropped one
@@ -43,19 +76,21 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 // a dropped body reachable forever.
 type h2Body struct {
 	rc      io.ReadCloser  // the adapter's body; ends the stream
+	end     func()         // releases the stream's own context, if any
 	orig    *http.Response // x/net's, receives the trailers
 	user    *http.Response // the caller's copy
 	cleanup runtime.Cleanup
 }
 
-func (st *state) trackH2(resp *http.Response, key pool.Key) *http.Response {
+func (st *state) trackH2(resp *http.Response, key pool.Key, end func()) *http.Response {
 	if resp.Body == nil || resp.Body == http.NoBody {
+		end()
 		return resp
 	}
 	user := *resp
-	b := &h2Body{rc: resp.Body, orig: resp, user: &user}
+	b := &h2Body{rc: resp.Body, end: end, orig: resp, user: &user}
 	user.Body = b
-	b.cleanup = runtime.AddCleanup(b, reclaimH2, h2Leak{st: st, key: key, rc: resp.Body, method: resp.Request.Method, url: resp.Request.URL})
+	b.cleanup = runtime.AddCleanup(b, reclaimH2, h2Leak{st: st, key: key, rc: resp.Body, end: end, method: resp.Request.Method, url: resp.Request.URL})
 	return &user
 }
 
@@ -63,6 +98,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
 		b.cleanup.Stop()
+		b.end()
 		if err == io.EOF && b.user.Trailer == nil {
 			b.user.Trailer = b.orig.Trailer
 		}
@@ -72,19 +108,27 @@ func (b *h2Body) Read(p []byte) (int, error) {
 
 func (b *h2Body) Close() error {
 	b.cleanup.Stop()
-	return b.rc.Close()
+	err := b.rc.Close()
+	b.end()
+	return err
 }
 
 type h2Leak struct {
 	st     *state
 	key    pool.Key
 	rc     io.ReadCloser
+	end    func()
 	method string
 	url    *url.URL
 }
 
-func reclaimH2(l h2Leak) {
+// reclaimH2 leaves the runtime's cleanup goroutine at once: closing the
+// stream may wait on the conn.
+func reclaimH2(l h2Leak) { go reclaimH2Now(l) }
+
+func reclaimH2Now(l h2Leak) {
 	l.rc.Close() // resets the stream; the adapter hands its slot back
+	l.end()
 	l.st.pool.Count(l.key, countLeak)
 	l.st.reportLeak(l.method, l.url)
 }

@@ -115,3 +115,39 @@ func (c *Conn) isAborted() bool {
 	defer c.mu.Unlock()
 	return c.cancelled
 }
+
+// armHeaderTimeout starts ResponseHeaderTimeout once the request is
+// written, unless the final head is already in (a full-duplex upload that
+// outlived it): the deadline must never reach the body.
+func (c *Conn) armHeaderTimeout(up *upload) {
+	c.mu.Lock()
+	if !up.headDone && !c.cancelled {
+		c.nc.SetReadDeadline(time.Now().Add(c.cfg.ResponseHeaderTimeout))
+		c.deadline = true
+	}
+	c.mu.Unlock()
+}
+
+// headIn marks the final head read and lifts the header deadline, in one
+// step against the body writer's armHeaderTimeout and abortBeforeHead.
+func (c *Conn) headIn(up *upload) {
+	c.mu.Lock()
+	if up != nil {
+		up.headDone = true
+	}
+	if c.deadline && !c.cancelled {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+}
+
+// abortBeforeHead wakes a reader still waiting for the head after the body
+// writer failed; once the head is in, the read side is left alone.
+func (c *Conn) abortBeforeHead(up *upload) {
+	c.mu.Lock()
+	if !up.headDone {
+		c.cancelled = true
+		c.nc.SetDeadline(pastDeadline)
+	}
+	c.mu.Unlock()
+}

@@ -84,6 +84,9 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Response, error) {
 	resp := &http.Response{Request: req}
 	budget := wire.HeadBudget{Limit: c.cfg.maxHeader()} // 1xx heads and the final one share it
+	if up.done == nil && up.err != nil {
+		return nil, up.err // written inline and failed: no answer will come
+	}
 	first := true
 	for n := 0; ; n++ {
 		if up.expect {

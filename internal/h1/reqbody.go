@@ -2,7 +2,6 @@ package h1
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +44,7 @@ type upload struct {
 	done       chan error // the body writer goroutine's result; nil if none
 	bodyClosed atomic.Bool
 	cut        atomic.Bool // we stopped the writer; its error is ours
-	headDone   atomic.Bool // the final head is in: a writer error must not abort the read
+	headDone   bool        // guarded by Conn.mu: the final head is in; the writer must not touch the read side
 }
 
 var uploads = sync.Pool{New: func() any { return new(upload) }}
@@ -63,16 +62,64 @@ func outgoing(req *http.Request) (int64, io.Reader, error) {
 	if req.ContentLength != 0 {
 		return max(req.ContentLength, -1), req.Body, nil
 	}
-	var b [1]byte
-	n, err := io.ReadFull(req.Body, b[:])
-	if n == 0 {
-		if err == io.EOF {
-			req.Body.Close()
-			return 0, nil, nil
+	return probe(req.Body)
+}
+
+// probeWait bounds the wait for the first byte of a body of unknown
+// length (net/http waits 200ms too): a body that has nothing yet (a pipe
+// fed later) is sent chunked instead of blocking RoundTrip.
+const probeWait = 200 * time.Millisecond
+
+// probe reads one byte of body to tell an empty body from one of unknown
+// length. The read runs in a goroutine so a slow body cannot hold the
+// caller past probeWait; its byte and error are replayed first.
+func probe(body io.Reader) (int64, io.Reader, error) {
+	p := &probed{rest: body, done: make(chan struct{})}
+	go func() {
+		p.n, p.err = io.ReadFull(body, p.b[:])
+		close(p.done)
+	}()
+	t := time.NewTimer(probeWait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		if p.n == 0 && p.err == io.EOF {
+			return 0, nil, nil // finishWrite closes req.Body
 		}
-		return 0, nil, &phaseErr{errs.OpWrite, err}
+		if p.n == 0 {
+			return 0, nil, &phaseErr{errs.OpWrite, p.err}
+		}
+	case <-t.C:
 	}
-	return -1, io.MultiReader(bytes.NewReader(b[:]), req.Body), nil
+	return -1, p, nil
+}
+
+// probed replays the probe's result, then reads the rest of the body.
+type probed struct {
+	rest io.Reader
+	done chan struct{}
+	b    [1]byte
+	n    int
+	err  error
+	used bool
+}
+
+func (p *probed) Read(b []byte) (int, error) {
+	if !p.used {
+		<-p.done
+		p.used = true
+		if p.n > 0 {
+			b[0] = p.b[0]
+			return 1, nil
+		}
+		if p.err == io.ErrUnexpectedEOF {
+			p.err = io.EOF
+		}
+		if p.err != nil {
+			return 0, p.err
+		}
+	}
+	return p.rest.Read(b)
 }
 
 // sendBody writes what can be written before the response is awaited.
@@ -89,7 +136,9 @@ func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io
 		up.expect = up.err == nil
 		up.awaiting = up.expect
 	case req.GetBody != nil && length > 0 && length <= inlineBodyMax:
-		up.err = writeBody(bw, bw, body, length, req.Trailer, nil)
+		if err := writeBody(bw, bw, body, length, req.Trailer, nil); err != nil {
+			up.err = &phaseErr{errs.OpWrite, err}
+		}
 		up.flush(c)
 	default:
 		if up.err = up.flushHead(c); up.err == nil {
@@ -125,8 +174,8 @@ func (up *upload) finishWrite(c *Conn) {
 	if up.trace != nil && up.trace.WroteRequest != nil {
 		up.trace.WroteRequest(httptrace.WroteRequestInfo{Err: up.err})
 	}
-	if up.err == nil && c.cfg.ResponseHeaderTimeout > 0 && !up.headDone.Load() {
-		c.setReadDeadline(c.cfg.ResponseHeaderTimeout)
+	if up.err == nil && c.cfg.ResponseHeaderTimeout > 0 {
+		c.armHeaderTimeout(up)
 	}
 }
 
@@ -150,8 +199,8 @@ func (up *upload) start(c *Conn) {
 		}
 		if err != nil {
 			err = &phaseErr{errs.OpWrite, err}
-			if !up.cut.Load() && !up.headDone.Load() {
-				c.abort() // the server may be waiting for the rest: wake the reader
+			if !up.cut.Load() {
+				c.abortBeforeHead(up) // the server may be waiting for the rest: wake the reader
 			}
 		}
 		up.err = err
@@ -196,7 +245,7 @@ func (c *Conn) awaitContinue(trace *httptrace.ClientTrace, up *upload) error {
 // ends when both sides are done. A body never sent (final status instead
 // of 100) leaves the server's framing unknown: not reused (CVE-2024-24791).
 func (up *upload) finalHead(c *Conn, status int) {
-	up.headDone.Store(true)
+	c.headIn(up)
 	switch {
 	case up.done != nil:
 		select {
@@ -275,6 +324,11 @@ func (up *upload) settle(c *Conn, err error) error {
 		c.setWriteDeadlinePast()
 		if werr := <-up.done; werr != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.ctx.Err() == nil {
 			err = werr
+			if c.reused && isConnReset(werr) {
+				// The server closed the kept-alive conn under the upload,
+				// before any response byte: the keep-alive race.
+				err = &errs.NoResponseError{Err: werr, Wrote: true}
+			}
 		}
 		up.done = nil
 	case up.bw != nil:

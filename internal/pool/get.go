@@ -157,6 +157,7 @@ func (p *Pool[C]) checkoutLocked(e *entry[C], now time.Time, wasIdle bool) GetIn
 		e.h.rec.s.Reuses++
 	}
 	e.uses++
+	e.out++
 	if max := p.cfg.MaxRequestsPerConn; max > 0 && e.uses >= max {
 		p.retireLocked(e, ReasonMaxRequests)
 	}
@@ -167,6 +168,7 @@ func (p *Pool[C]) checkoutLocked(e *entry[C], now time.Time, wasIdle bool) GetIn
 // (failed health check, or the waiter had gone).
 func (p *Pool[C]) uncheckoutLocked(e *entry[C], info GetInfo) {
 	e.uses--
+	e.out--
 	if info.Reused {
 		e.h.rec.s.Reuses--
 	}

@@ -147,7 +147,7 @@ type connState uint8
 const (
 	stateActive connState = iota // checked out; on no list
 	stateShared                  // checked out and can take more requests; on host.shared
-	stateIdle                    // InFlight()==0; on host.idle and Pool.lru
+	stateIdle                    // out==0; on host.idle and Pool.lru
 	stateGone                    // forgotten: closed, removed or detached
 )
 
@@ -158,12 +158,14 @@ type entry[C Conn] struct {
 	created time.Time
 
 	// All guarded by Pool.mu.
-	idleAt  time.Time   // when it last became idle
-	uses    int         // checkouts so far
-	state   connState   // list membership
-	retired bool        // takes no new requests; closed once InFlight()==0
-	why     CloseReason // why it was retired
-	links   [numSlots]link[C]
+	idleAt  time.Time // when it last became idle
+	uses    int       // checkouts so far
+	state   connState // list membership
+	retired bool      // takes no new requests; closed once out==0
+	out     int       // checkouts not yet put back: the pool's own count, so a conn
+	// whose exchange ended (InFlight()==0) before its Put is not taken for idle
+	why   CloseReason // why it was retired
+	links [numSlots]link[C]
 }
 
 // New returns a pool with cfg's limits (zero fields take the defaults).

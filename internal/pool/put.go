@@ -27,6 +27,9 @@ func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
 	var b closeBatch[C]
 	p.mu.Lock()
 	e := p.conns[Conn(c)]
+	if e != nil && e.state != stateIdle && e.out > 0 {
+		e.out--
+	}
 	switch {
 	case e == nil:
 		// Not ours any more (a multiplexed conn another stream removed, or a
@@ -93,12 +96,14 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 		p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
 	}
 	switch {
-	case e.retired && e.c.InFlight() == 0:
+	case e.retired && e.out == 0:
 		p.removeLocked(e, e.why)
 		b.add(e.c)
 	case e.retired:
 		p.unshareLocked(e) // other requests still run on it; no new ones
-	case e.c.InFlight() == 0:
+	case e.out == 0:
+		// The pool's count, not InFlight(): an exchange that ended before
+		// its Put reached us is not idle until that Put.
 		p.pushIdleLocked(e, now, b)
 	case e.c.Available() > 0:
 		p.shareLocked(e)
