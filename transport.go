@@ -89,7 +89,8 @@ type Transport struct {
 	// MaxRequestsPerConn retires a connection after this many requests. 0 → none.
 	MaxRequestsPerConn int
 	// BodyReadTimeout bounds the time between two reads of a response body
-	// making progress (golang/go#26941). 0 → none.
+	// making progress (golang/go#26941). 0 → none. HTTP/1 only for now;
+	// HTTP/2 bodies are bounded by the request context and PING checks.
 	BodyReadTimeout time.Duration
 	// DrainLimit and DrainTimeout bound the drain done by an early
 	// Body.Close so the connection can be reused; past either, the
