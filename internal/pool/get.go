@@ -124,7 +124,7 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 		err = e.c.Reserve()
 	}
 	if err == nil {
-		if e.c.Available() > 0 { // multiplexed: let others share it
+		if e.mux && e.c.Available() > 0 { // multiplexed: let others share it
 			var b closeBatch[C]
 			p.mu.Lock()
 			p.placeLocked(e, time.Now(), &b, false)

@@ -156,6 +156,7 @@ type entry[C Conn] struct {
 	c       C
 	h       *host[C]
 	created time.Time
+	mux     bool // can carry more than one request (HTTP/2): may be shared
 
 	// All guarded by Pool.mu.
 	idleAt  time.Time // when it last became idle

@@ -88,7 +88,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	if !e.retired && p.lifetimeOverLocked(e, now) {
 		p.retireLocked(e, ReasonLifetime)
 	}
-	for !e.retired && e.c.Available() > 0 {
+	for !e.retired && e.room() {
 		w := e.h.q.next(fresh)
 		if w == nil || e.c.Reserve() != nil {
 			break
@@ -105,7 +105,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 		// The pool's count, not InFlight(): an exchange that ended before
 		// its Put reached us is not idle until that Put.
 		p.pushIdleLocked(e, now, b)
-	case e.c.Available() > 0:
+	case e.mux && e.c.Available() > 0:
 		p.shareLocked(e)
 	default:
 		p.unshareLocked(e)
@@ -186,7 +186,10 @@ func (p *Pool[C]) unidleLocked(e *entry[C]) {
 
 // trackLocked starts owning a freshly dialed conn of h.
 func (p *Pool[C]) trackLocked(h *host[C], c C, now time.Time) *entry[C] {
-	e := &entry[C]{c: c, h: h, created: now}
+	// Only a conn that can carry more than one request when fresh is ever
+	// shared; an HTTP/1 conn's Available() changes outside the lock when its
+	// exchange ends, before its Put, and must not look like room.
+	e := &entry[C]{c: c, h: h, created: now, mux: c.Available() > 1}
 	p.conns[Conn(c)] = e
 	h.nconns++
 	return e
@@ -244,4 +247,15 @@ func (b *closeBatch[C]) close() {
 	for _, c := range b.more {
 		c.Close()
 	}
+}
+
+// room reports whether e can take one more request now: a multiplexed conn
+// asks the conn; a one-request conn has room only when the pool has no
+// checkout of it outstanding (its own Available() may already say 1 while
+// the finished exchange's Put is on its way).
+func (e *entry[C]) room() bool {
+	if e.mux {
+		return e.c.Available() > 0
+	}
+	return e.out == 0 && e.c.Available() > 0
 }
