@@ -322,3 +322,79 @@ func TestH2CPriorKnowledge(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// HTTP/2 with a server limit of 2 streams per conn: held requests open a
+// new conn when streams run out, and MaxConnsPerHost counts conns, not
+// streams (golang/go#34941): at 2 conns the fifth request waits.
+func TestH2StreamsExhaustedAndMaxConns(t *testing.T) {
+	release := make(chan struct{})
+	var inHandler atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inHandler.Add(1)
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	var open, maxOpen atomic.Int32 // server-side conns open now, and at most
+	srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			n := open.Add(1)
+			for m := maxOpen.Load(); n > m && !maxOpen.CompareAndSwap(m, n); m = maxOpen.Load() {
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.EnableHTTP2 = true
+	srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 2}
+	srv.StartTLS()
+	defer srv.Close()
+	pool := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	tr := &spool.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true, MaxConnsPerHost: 2}
+	defer tr.Close()
+	warm, _, err := fetchAllWith(tr, srv.URL, release)
+	if err != nil || warm != 200 {
+		t.Fatal(err)
+	}
+	inHandler.Store(0)
+	release = make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for i := 0; i < 5; i++ {
+		wg.Go(func() {
+			_, body, err := fetchAll(tr, mustReq(t, "GET", srv.URL, nil))
+			if err == nil && string(body) != "ok" {
+				err = errors.New("body " + string(body))
+			}
+			errs <- err
+		})
+	}
+	waitFor(t, func() bool { return inHandler.Load() == 4 })
+	// The fifth waits: in the pool's queue, or inside x/net for a stream
+	// slot when it was placed on the second conn before that conn's
+	// SETTINGS arrived. Either way no third conn is opened.
+	st := tr.Stats().Total
+	if st.H2Conns != 2 || st.Dials != 2 {
+		close(release)
+		wg.Wait()
+		t.Fatalf("with 4 streams held on a 2-stream server and MaxConnsPerHost 2: %+v", st)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := maxOpen.Load(); n > 2 {
+		t.Fatalf("server had %d conns open at once, MaxConnsPerHost is 2; %+v", n, tr.Stats().Total)
+	}
+}
+
+// fetchAllWith makes one request while the handler is released at once.
+func fetchAllWith(rt http.RoundTripper, url string, release chan struct{}) (int, []byte, error) {
+	close(release)
+	req, _ := http.NewRequest("GET", url, nil)
+	return fetchAll(rt, req)
+}

@@ -37,7 +37,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The Transport doc comment states this rule.
 		if req2, ok := rewind(req); ok {
 			cur = req2
-			resp, err, _, reached = st.try(req2, r, &o, true)
+			// The keep-alive race wants a fresh conn; an HTTP/2 stream
+			// never sent or refused may go to any (the conn is shared and
+			// healthy, and a fresh dial at MaxConnsPerHost would evict one).
+			resp, err, _, reached = st.try(req2, r, &o, !o.H2)
 			if err == nil {
 				resp.Request = req
 			}
@@ -66,8 +69,10 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (re
 		return nil, err, false, false
 	}
 	o.Reused = info.Reused || info.WasIdle
+	o.H2 = false
 	if c, ok := pc.(*h2.Conn); ok {
 		traceGotConn(o.Trace, c.NetConn(), info)
+		o.H2 = true
 		resp, err, retry = st.tryH2(req, r.key, c, o)
 		return resp, err, retry, true
 	}

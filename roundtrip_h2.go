@@ -18,9 +18,10 @@ import (
 // tryH2 runs one attempt on an HTTP/2 conn. The adapter hands the stream's
 // slot back to the pool itself (OnStreamDone), so only the bridge is left.
 //
-// Retry: only a stream whose headers were never sent is replayed. A reset
-// after that comes from a healthy, shared conn whose server may have acted
-// on the request; the keep-alive race of HTTP/1 does not apply.
+// Retry: only a stream the server never saw (headers not sent) or refused
+// unprocessed (REFUSED_STREAM) is replayed. A reset after that comes from
+// a healthy, shared conn whose server may have acted on the request; the
+// keep-alive race of HTTP/1 does not apply.
 func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options) (*http.Response, error, bool) {
 	out := st.h2Request(req, o)
 	end := func() {}
@@ -38,7 +39,10 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 	if err != nil {
 		end()
 		var nr *errs.NoResponseError
-		retry := o.Reused && errors.As(err, &nr) && !nr.Wrote && replayable(req)
+		// Never sent (headers not written: x/net found the conn full or
+		// unusable once the server's SETTINGS came) or refused unprocessed:
+		// safe on any conn, reused or not.
+		retry := errors.As(err, &nr) && !nr.Wrote && replayable(req)
 		return nil, err, retry
 	}
 	resp.Request = req

@@ -51,6 +51,9 @@ type Options struct {
 	// Reused: the conn came from the idle list (served a request or sat
 	// idle), so a lost-before-response failure is the keep-alive race.
 	Reused bool
+	// H2: the attempt ran on an HTTP/2 conn (set by the transport; the
+	// HTTP/1 conn ignores it).
+	H2 bool
 }
 
 // Conn is one HTTP/1.1 connection. It implements the pool's Conn interface.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spoolhttp/spool/internal/errs"
 	"github.com/spoolhttp/spool/internal/pool"
+	"golang.org/x/net/http2"
 )
 
 var (
@@ -49,9 +50,19 @@ func (s *stream) wrapErr(err error) error {
 	if cerr := s.ctx.Err(); cerr != nil && errors.Is(err, cerr) {
 		err = context.Cause(s.ctx)
 	} else {
-		err = &errs.NoResponseError{Err: err, Wrote: s.wroteHeaders.Load()}
+		// REFUSED_STREAM: the server did not process the stream (RFC 9113
+		// §8.7), as when a fresh conn opened more streams than the SETTINGS
+		// it had not yet received allow; replaying it is safe.
+		wrote := s.wroteHeaders.Load() && !Refused(err)
+		err = &errs.NoResponseError{Err: err, Wrote: wrote}
 	}
 	return &errs.Error{Op: op, Addr: s.c.Addr, Reused: s.reused, Err: err}
+}
+
+// Refused reports whether err is the server refusing a stream unprocessed.
+func Refused(err error) bool {
+	var se http2.StreamError
+	return errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream
 }
 
 // wrapReadErr builds the *errs.Error for a response body read failure.
