@@ -165,15 +165,19 @@ func contentLength(h http.Header) (int64, error) {
 	if !ok || len(cl) == 0 {
 		return -1, nil
 	}
+	// Values are compared and parsed without surrounding blanks, as
+	// net/http does: an obs-fold joined into the value leaves a trailing
+	// SP (RFC 9112 §5.2), which is not part of the number.
+	first := strings.Trim(cl[0], " \t")
 	for _, v := range cl[1:] {
-		if v != cl[0] {
+		if strings.Trim(v, " \t") != first {
 			return 0, protoErrString("multiple differing Content-Length values", cl[0]+", "+v)
 		}
 	}
 	if len(cl) > 1 {
 		h["Content-Length"] = cl[:1:1]
 	}
-	n, ok := parseDecimal(cl[0])
+	n, ok := parseDecimal(first)
 	if !ok {
 		// 1*DIGIT only: no sign, no list, no overflow (RFC 9110 §8.6).
 		return 0, protoErrString("invalid Content-Length", cl[0])
