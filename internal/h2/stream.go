@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
+	"time"
 )
 
 // stream is one request's life on a Conn, from RoundTrip to OnStreamDone.
@@ -94,7 +95,10 @@ func (c *Conn) excessLocked() int {
 // maxSettlePings bounds settle: other streams' cancellations can keep the
 // excess up; after this many round trips OnStreamDone runs anyway (the pool
 // then sees the conn busier than it is until the next stream ends).
-const maxSettlePings = 3
+const maxSettlePings = 8
+
+// settleRecheck is the pause between two settle PINGs.
+const settleRecheck = time.Millisecond
 
 // settle waits for x/net to free slots our own count says are free. Two
 // causes, both invisible to the exported API: after a cancellation x/net's
@@ -121,6 +125,9 @@ func (c *Conn) settle() {
 		if excess <= 0 {
 			break
 		}
+		// x/net's read loop frees the slot just after the ack; give it a
+		// moment before asking again.
+		<-time.After(settleRecheck)
 	}
 	c.streamDone()
 }
