@@ -100,11 +100,10 @@ func TestF13_PoolSaturation(t *testing.T) {
 		trp = tr
 		mu.Unlock()
 		type result struct {
-			cancelled   bool
-			cancelAt    time.Duration
-			err         error
-			returned    time.Duration
-			cancelFired bool
+			cancelled bool
+			cancelAt  time.Duration
+			err       error
+			returned  time.Duration
 		}
 		results := make([]result, total)
 		start := time.Now()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -196,11 +195,6 @@ func waitGoroutines(t testing.TB, base int) {
 func held(tr *spool.Transport) int {
 	st := tr.Stats().Total
 	return st.Idle + st.Active
-}
-
-// isEOFish reports a clean end of stream, which a cut-off body must never be.
-func isCleanEOF(err error) bool {
-	return err == nil || errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // endless is an io.Reader of n bytes of 'x' (n < 0: endless) that counts

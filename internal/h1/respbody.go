@@ -1,9 +1,7 @@
 package h1
 
 import (
-	"errors"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spoolhttp/spool/internal/errs"
@@ -114,5 +112,3 @@ func (c *Conn) release() {
 	c.mu.Unlock()
 	c.inFlight.Store(0)
 }
-
-func isDeadline(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }

@@ -3,7 +3,6 @@ package wire
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 )
 
@@ -56,9 +55,6 @@ func (s *blockScan) end(buf []byte) int {
 	}
 	return 0
 }
-
-// errNeedSlowPath tells readBlock to continue in the scratch buffer.
-var errNeedSlowPath = errors.New("wire: header block exceeds buffer")
 
 // readBlock returns one complete header block from br. When inBuf is true,
 // block is a view of br's buffer: the caller may modify it, must consume it

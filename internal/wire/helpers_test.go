@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -56,11 +55,6 @@ func netHTTP(method, input string) (*http.Response, []byte, error) {
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, body, err
-}
-
-func isProtocolError(err error) bool {
-	var pe *ProtocolError
-	return errors.As(err, &pe)
 }
 
 func bufioReaderSize(s string, size int) *bufio.Reader {
