@@ -60,9 +60,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // allows to retry; reached, that a conn took the request (and closed its
 // body).
 func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (resp *http.Response, err error, retry, reached bool) {
-	if !fresh {
-		st.pool.Count(r.key, countRequest)
-	}
 	traceGetConn(o.Trace, r.addr)
 	pc, info, err := st.pool.Get(req.Context(), r.key, r.dial, fresh)
 	if err != nil {
@@ -96,8 +93,6 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (re
 	st.decode(resp, o.AcceptEncoding != "")
 	return resp, nil, false, true
 }
-
-func countRequest(h *pool.HostStats) { h.Requests++ }
 
 // checkin ends an exchange: the conn goes back to the pool or is closed.
 func (st *state) checkin(r *route, c *h1.Conn, reusable bool, trace *httptrace.ClientTrace, reason pool.CloseReason) {

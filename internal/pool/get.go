@@ -32,17 +32,19 @@ type GetInfo struct {
 // transparent retry after a reused conn failed); at the MaxConnsPerHost limit
 // it closes the least recently used idle conn of key to make room.
 func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
+	count := !forceNew // a forceNew Get is the retry of a request already counted
 	for {
-		c, info, err, done := p.getOnce(ctx, key, dial, forceNew)
+		c, info, err, done := p.getOnce(ctx, key, dial, forceNew, count)
 		if done {
 			return c, info, err
 		}
+		count = false
 	}
 }
 
 // getOnce makes one attempt; done=false means an idle conn failed its check
 // and Get should look again.
-func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (c C, info GetInfo, err error, done bool) {
+func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool) (c C, info GetInfo, err error, done bool) {
 	var b closeBatch[C]
 	p.mu.Lock()
 	if p.closed {
@@ -50,6 +52,9 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 		return c, info, waitErr(ErrPoolClosed), true
 	}
 	h := p.hostLocked(key)
+	if count {
+		h.rec.s.Requests++ // here, under the lock Get takes anyway
+	}
 	now := time.Now()
 	if !forceNew {
 		e, reserved := p.takeLocked(h, now, &b)

@@ -54,7 +54,7 @@ type HostStats struct {
 	Multiplexed int
 	Streams     int
 
-	Requests     int64             // bumped by the owner through Count
+	Requests     int64             // Gets, forceNew ones (retries) excepted
 	Dials        int64             // dials started
 	DialErrors   int64             // dials that failed
 	Reuses       int64             // checkouts of a conn used before
