@@ -263,12 +263,12 @@ func (a afterRun) serverNote() string {
 	if a.serverConns == 0 {
 		return ""
 	}
-	return fmt.Sprintf("(%d serve the embedded server's connections)", a.serverConns)
+	return fmt.Sprintf(" (%d serve the embedded server's connections)", a.serverConns)
 }
 
 // write prints the transport block of the text report.
 func (a afterRun) write(w io.Writer) {
-	fmt.Fprintf(w, "goroutines %d while the idle connections are held %s\n", a.goroutines, a.serverNote())
+	fmt.Fprintf(w, "goroutines %d while the idle connections are held%s\n", a.goroutines, a.serverNote())
 	if a.stats == nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -67,7 +68,8 @@ func FormatBytes(n float64) string {
 		i++
 	}
 	if i == 0 {
-		return strconv.FormatFloat(n, 'f', -1, 64) + " B"
+		// Whole bytes: a per-request average like 969.2262327 reads as 969 B.
+		return strconv.FormatFloat(math.Round(n), 'f', 0, 64) + " B"
 	}
 	return strconv.FormatFloat(n, 'f', sigDecimals(n), 64) + " " + units[i]
 }

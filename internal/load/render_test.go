@@ -162,6 +162,9 @@ func TestFormat(t *testing.T) {
 	if got := FormatBytes(12); got != "12 B" {
 		t.Errorf("FormatBytes(12) = %q", got)
 	}
+	if got := FormatBytes(969.2262327); got != "969 B" {
+		t.Errorf("FormatBytes(969.2262327) = %q, want whole bytes", got)
+	}
 	if got := Bar(1, 2, 4); got != "██" {
 		t.Errorf("Bar(1,2,4) = %q", got)
 	}
