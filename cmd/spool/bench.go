@@ -26,6 +26,9 @@ Without a URL it benchmarks an embedded loopback server.
 
 Flags:
   -c N                 concurrent workers (default 16)
+  -t, --threads N      OS threads running Go code (GOMAXPROCS; default: one
+                       per CPU). With the server on the same machine, fewer
+                       threads leave it cores, as wrk's -t does
   -n N                 requests to send (default 5000 when -d is not given)
   -d, --duration D     run for D, e.g. 10s (with -n: whichever comes first)
   --rate R             open loop: start R requests/s, latency counted from
@@ -45,6 +48,7 @@ Flags:
 Examples:
   spool bench
   spool bench -c 64 -d 10s http://127.0.0.1:8080/
+  spool bench -t 1 -c 16 -d 5s http://127.0.0.1:8080/   # nginx on this machine
   spool bench --rate 2000 -d 5s -c 128 http://127.0.0.1:8080/
   spool bench -m POST -H 'Content-Type: application/json' -b @req.json http://127.0.0.1:8080/api
   spool bench --compare net/http -n 20000
@@ -58,6 +62,7 @@ type benchOpts struct {
 	compare    string
 	noProgress bool
 	embedded   bool // no URL: start the embedded server
+	threads    int  // GOMAXPROCS for the run; -1 (not given) leaves it alone
 }
 
 func parseBench(args []string) (*benchOpts, error) {
@@ -74,6 +79,8 @@ func parseBench(args []string) (*benchOpts, error) {
 func (o *benchOpts) flags(headers *headerFlag, body *string) *flag.FlagSet {
 	fs := newFlagSet("bench")
 	fs.IntVar(&o.cfg.Concurrency, "c", 16, "")
+	fs.IntVar(&o.threads, "t", -1, "")
+	fs.IntVar(&o.threads, "threads", -1, "")
 	fs.IntVar(&o.cfg.Requests, "n", 0, "")
 	fs.DurationVar(&o.cfg.Duration, "d", 0, "")
 	fs.DurationVar(&o.cfg.Duration, "duration", 0, "")
@@ -97,6 +104,8 @@ func (o *benchOpts) finish(pos []string, headers headerFlag, body string) (err e
 		return fmt.Errorf("one URL at most, got %d arguments", len(pos))
 	case o.cfg.Concurrency < 1:
 		return fmt.Errorf("-c %d: want at least 1", o.cfg.Concurrency)
+	case o.threads == 0 || o.threads < -1:
+		return fmt.Errorf("-t %d: want at least 1", o.threads)
 	case o.cfg.Requests < 0 || o.cfg.Duration < 0 || o.cfg.Rate < 0 || o.cfg.Timeout < 0:
 		return errors.New("-n, -d, --rate and --timeout cannot be negative")
 	case o.compare != "" && o.compare != "net/http":
@@ -138,6 +147,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		// A load generator's heap is small and short-lived; collecting it
 		// less often leaves more CPU for the requests (GOGC overrides).
 		defer debug.SetGCPercent(debug.SetGCPercent(benchGCPercent))
+	}
+	if o.threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.threads))
 	}
 	_, code := bench(ctx, o, stdout, stderr)
 	return code

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -97,8 +98,16 @@ func TestParseInterspersed(t *testing.T) {
 		t.Errorf("parsed %+v", o)
 	}
 	o, err = parseBench([]string{"-b", "x=1", "127.0.0.1:8080"})
-	if err != nil || o.cfg.URL != "http://127.0.0.1:8080" || string(o.cfg.Body) != "x=1" || o.cfg.Requests != 5000 {
+	if err != nil || o.cfg.URL != "http://127.0.0.1:8080" || string(o.cfg.Body) != "x=1" || o.cfg.Requests != 5000 || o.threads != -1 {
 		t.Errorf("parsed %+v, %v", o, err)
+	}
+	if o, err = parseBench([]string{"-t", "1", "h:1"}); err != nil || o.threads != 1 {
+		t.Errorf("-t 1: parsed %+v, %v", o, err)
+	}
+	for _, bad := range []string{"0", "-2"} {
+		if _, err := parseBench([]string{"--threads", bad, "h:1"}); err == nil {
+			t.Errorf("--threads %s accepted", bad)
+		}
 	}
 	fs := newFlagSet("t")
 	v := fs.Bool("v", false, "")
@@ -180,20 +189,25 @@ func TestGetPostFromFileToFile(t *testing.T) {
 
 func TestBenchJSONAgainstEmbedded(t *testing.T) {
 	useNetHTTP(t)
-	code, stdout, stderr := runCLI("bench", "-n", "300", "-c", "4", "--json")
+	procs := runtime.GOMAXPROCS(0)
+	code, stdout, stderr := runCLI("bench", "-n", "300", "-c", "4", "-t", "1", "--json")
 	if code != exitOK || !strings.HasPrefix(stderr, "no URL: benchmarking the embedded server at http://127.0.0.1:") {
 		t.Fatalf("exit %d stderr %q", code, stderr)
 	}
 	var res struct {
 		Requests  int64            `json:"requests"`
+		Threads   int              `json:"threads"`
 		Status    map[string]int64 `json:"status"`
 		BodyBytes int64            `json:"body_bytes"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	if res.Requests != 300 || res.Status["200"] != 300 || res.BodyBytes != 300*int64(len(helloBody)) {
+	if res.Requests != 300 || res.Threads != 1 || res.Status["200"] != 300 || res.BodyBytes != 300*int64(len(helloBody)) {
 		t.Errorf("result %+v", res)
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS %d after the run, was %d: -t must not outlive it", got, procs)
 	}
 }
 

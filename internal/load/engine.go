@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,7 +264,8 @@ func (r *run) snapshot(now time.Time) Snapshot {
 
 func (r *run) result(t *tally, elapsed time.Duration, before, after usage) *Result {
 	res := &Result{
-		URL: r.cfg.URL, Method: r.tmpl.Method, Concurrency: max(r.cfg.Concurrency, 1), Rate: r.cfg.Rate,
+		URL: r.cfg.URL, Method: r.tmpl.Method, Concurrency: max(r.cfg.Concurrency, 1),
+		Threads: runtime.GOMAXPROCS(0), Rate: r.cfg.Rate,
 		Requests: r.done.Load(), Errors: r.errors.Load(), Duration: elapsed, Bytes: t.bytes,
 		Latency: summarize(t.hist), Histogram: t.hist,
 		Status: t.status, ErrorClasses: t.classes, ErrorSamples: t.samples,

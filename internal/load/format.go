@@ -85,3 +85,11 @@ func Bar(value, full float64, width int) string {
 	partial := []string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
 	return strings.Repeat("█", eighths/8) + partial[eighths%8]
 }
+
+// plural is "1 thread", "2 threads".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}

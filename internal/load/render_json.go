@@ -13,6 +13,7 @@ type jsonResult struct {
 	URL         string  `json:"url"`
 	Method      string  `json:"method"`
 	Concurrency int     `json:"concurrency"`
+	Threads     int     `json:"threads"`
 	Rate        float64 `json:"rate,omitempty"`
 
 	Requests    int64   `json:"requests"`
@@ -58,7 +59,7 @@ func encode(w io.Writer, v any) error {
 func toJSON(res *Result) jsonResult {
 	l := res.Latency
 	out := jsonResult{
-		URL: res.URL, Method: res.Method, Concurrency: res.Concurrency, Rate: res.Rate,
+		URL: res.URL, Method: res.Method, Concurrency: res.Concurrency, Threads: res.Threads, Rate: res.Rate,
 		Requests: res.Requests, Errors: res.Errors, DurationSec: res.Duration.Seconds(),
 		Throughput: res.Throughput, BodyBytes: res.Bytes, Backlog: res.Backlog,
 		LatencyMs: map[string]float64{

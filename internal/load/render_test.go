@@ -18,7 +18,7 @@ func fixture() *Result {
 		h.Record(time.Millisecond + time.Duration(i%10)*time.Millisecond)
 	}
 	return &Result{
-		URL: "http://127.0.0.1:8080/", Method: "GET", Concurrency: 16,
+		URL: "http://127.0.0.1:8080/", Method: "GET", Concurrency: 16, Threads: 2,
 		Requests: 1002, Errors: 2, Duration: 500 * time.Millisecond, Throughput: 2004, Bytes: 12000,
 		Latency: summarize(h), Histogram: h,
 		Status:               map[int]int64{200: 990, 503: 10},
@@ -38,7 +38,7 @@ func TestWriteText(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"GET http://127.0.0.1:8080/ · 16 workers · closed loop\n",
+		"GET http://127.0.0.1:8080/ · 16 workers · 2 threads · closed loop\n",
 		"  requests    1,002 in 500ms (2 errors)\n",
 		"  throughput  2,004 req/s\n",
 		"  body read   11.7 KiB\n",

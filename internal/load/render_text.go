@@ -24,7 +24,7 @@ func WriteText(w io.Writer, res *Result, stats any) error {
 	if res.Rate > 0 {
 		mode = fmt.Sprintf("open loop at %s req/s", trimFloat(res.Rate))
 	}
-	p.f("%s %s · %d workers · %s\n", res.Method, res.URL, res.Concurrency, mode)
+	p.f("%s %s · %d workers · %s · %s\n", res.Method, res.URL, res.Concurrency, plural(res.Threads, "thread"), mode)
 	p.f("  requests    %s in %s (%s errors)\n", FormatCount(res.Requests), FormatDuration(res.Duration), FormatCount(res.Errors))
 	p.f("  throughput  %s req/s\n", FormatCount(int64(res.Throughput+0.5)))
 	p.f("  body read   %s\n", FormatBytes(float64(res.Bytes)))

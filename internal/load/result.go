@@ -8,6 +8,7 @@ type Result struct {
 	URL         string
 	Method      string
 	Concurrency int
+	Threads     int     // GOMAXPROCS during the run
 	Rate        float64 // 0: closed loop
 
 	Requests   int64         // finished: responses + errors
