@@ -89,6 +89,15 @@ func TestRoundTripAllocs(t *testing.T) {
 	if allocs > 8 {
 		t.Fatalf("%.1f allocations per round trip, budget 8", allocs)
 	}
+	// A caller's long-lived cancellable context (a worker's, a load
+	// tool's) costs nothing more: the conn keeps its one registration.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req = req.WithContext(ctx)
+	roundTrip()
+	if allocs := testing.AllocsPerRun(1000, roundTrip); allocs > 8 {
+		t.Fatalf("%.1f allocations per round trip with a cancellable context, budget 8", allocs)
+	}
 	if st := tr.Stats().Total; st.Dials != 1 {
 		t.Fatalf("dials %d", st.Dials)
 	}

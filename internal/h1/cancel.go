@@ -9,30 +9,74 @@ import (
 // pastDeadline wakes any blocked Read or Write at once.
 var pastDeadline = time.Unix(1, 0)
 
-// watch arranges for ctx's end to abort the conn's blocked I/O. It runs for
-// the whole exchange, body included; finish stops it. No goroutine: the
-// AfterFunc runs only if ctx ends.
+// watch arranges for ctx's end to abort the conn's blocked I/O for the
+// whole exchange, body included; unwatch ends that. No goroutine: a
+// context.AfterFunc runs only if ctx ends.
+//
+// The registration outlives the exchange and serves the next one when it
+// carries a context with the same Done channel (a worker's long-lived
+// context): registering and stopping an AfterFunc per request costs three
+// allocations and two locks of the parent context. Between exchanges, or
+// for an exchange on another context, the callback finds nothing to abort.
 func (c *Conn) watch(ctx context.Context, req *http.Request) {
+	done := ctx.Done()
 	c.mu.Lock()
 	c.req = req
 	c.cancelled = false
 	c.gen++
 	c.live = true
+	c.watching = done != nil
+	same := done != nil && done == c.watchDone
+	old := c.stopWatch
+	if !same {
+		c.watchDone, c.stopWatch = done, nil
+	}
 	c.mu.Unlock()
-	if ctx.Done() == nil {
-		c.stop = nil
+	if same {
+		if ctx.Err() != nil { // ended while the conn sat idle: the callback found nothing
+			c.abortWatched(done)
+		}
 		return
 	}
-	c.stop = context.AfterFunc(ctx, c.abort)
+	if old != nil {
+		old()
+	}
+	if done == nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { c.abortWatched(done) })
+	c.mu.Lock()
+	if c.watchDone == done && c.stopWatch == nil {
+		c.stopWatch = stop
+		stop = nil
+	}
+	c.mu.Unlock()
+	if stop != nil { // the conn closed meanwhile and dropped the watch
+		stop()
+	}
 }
 
-// abort makes blocked and future I/O fail. Used by cancellation and by a
-// Body.Close that must interrupt a concurrent Read.
-func (c *Conn) abort() {
+// abortWatched is the AfterFunc: it aborts the live exchange if that
+// exchange is watching the context that ended.
+func (c *Conn) abortWatched(done <-chan struct{}) {
 	c.mu.Lock()
-	c.cancelled = true
-	c.nc.SetDeadline(pastDeadline)
+	if c.watching && c.watchDone == done {
+		c.cancelled = true
+		c.nc.SetDeadline(pastDeadline)
+	}
 	c.mu.Unlock()
+}
+
+// dropWatch stops the registration for good (the conn closed or was
+// upgraded), so the context stops holding the conn.
+func (c *Conn) dropWatch() {
+	c.mu.Lock()
+	stop := c.stopWatch
+	c.watching, c.watchDone, c.stopWatch = false, nil, nil
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 }
 
 // Gen identifies the current exchange for AbortExchange and Reclaim.
@@ -71,18 +115,14 @@ func (c *Conn) Reclaim() *http.Request {
 	return req
 }
 
-// unwatch stops the AfterFunc; false means it fired (or is firing) and the
-// conn's deadline is poisoned, so the conn must not be reused.
+// unwatch ends the exchange's exposure to its context; false means a
+// cancellation reached it and the conn's deadline is poisoned, so the conn
+// must not be reused. Under the lock, so an AfterFunc firing now either
+// lands before (and is seen) or finds nothing to abort.
 func (c *Conn) unwatch() bool {
-	ok := true
-	if c.stop != nil {
-		ok = c.stop()
-		c.stop = nil
-	}
 	c.mu.Lock()
-	if c.cancelled {
-		ok = false
-	}
+	c.watching = false
+	ok := !c.cancelled
 	c.mu.Unlock()
 	return ok
 }

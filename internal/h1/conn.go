@@ -81,7 +81,6 @@ type Conn struct {
 	framing   wire.Framing
 	keepAlive bool // both sides allow reuse after this exchange
 	requests  int  // exchanges started on this conn
-	stop      func() bool
 	deadline  bool // a read/write deadline may be set and must be cleared before idling
 	upgraded  bool // 101 or CONNECT: the body owns the socket
 
@@ -94,9 +93,12 @@ type Conn struct {
 	// mu guards cancelled and the conn's deadlines against the AfterFunc.
 	mu        sync.Mutex
 	cancelled bool
-	gen       uint64        // exchanges started; identifies the live one
-	live      bool          // exchange gen has not finished
-	req       *http.Request // the live exchange's request, for Reclaim's report
+	gen       uint64          // exchanges started; identifies the live one
+	live      bool            // exchange gen has not finished
+	req       *http.Request   // the live exchange's request, for Reclaim's report
+	watching  bool            // the live exchange may be aborted by its context
+	watchDone <-chan struct{} // the Done channel the registration is for
+	stopWatch func() bool     // stops the registration; nil when there is none
 
 	peekN   int
 	peekErr error
@@ -170,6 +172,7 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	c.dropWatch() // the context no longer needs to reach this conn
 	return c.nc.Close()
 }
 

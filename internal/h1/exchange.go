@@ -193,7 +193,7 @@ func (c *Conn) startBody(req *http.Request, resp *http.Response) (*http.Response
 	if resp.StatusCode == 101 || (req.Method == http.MethodConnect && resp.StatusCode/100 == 2) {
 		c.upgraded = true
 		c.keepAlive = false
-		c.unwatch()
+		c.dropWatch() // the body owns the conn now; the context no longer does
 		resp.Body = &upgradeBody{br: c.br, c: c}
 		c.br = nil
 		return resp, nil
