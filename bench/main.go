@@ -5,6 +5,7 @@
 //	cd bench && go run .            # full run (about 3 minutes)
 //	cd bench && go run . -quick     # a smoke run (about 20 s)
 //	cd bench && go run . -scale     # 10,000 distinct hosts through one Transport
+//	cd bench && go run . -wrk       # spool bench vs wrk, same nginx, same connections
 package main
 
 import (
@@ -33,6 +34,7 @@ type config struct {
 	maxIdle   int
 	quick     bool
 	parts     map[string]bool // load, idle, transfers
+	wrk       wrkConfig       // -wrk: spool bench vs wrk (wrk.go)
 	args      []string        // as given, for the header
 }
 
@@ -50,7 +52,11 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.maxIdle, "maxidle", 1000, "-scale: the Transport's MaxIdleConns")
 	parts := fs.String("parts", "load,idle,transfers", "which parts to run, comma-separated")
 	fs.BoolVar(&c.quick, "quick", false, "smoke run: -d 600ms -workers 1,16 -idle 500, transfers at 1 worker")
+	c.wrk.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.wrk.finish(); err != nil {
 		return c, err
 	}
 	c.args = args
@@ -116,6 +122,9 @@ func main() {
 // run starts the server, runs the benchmarks and writes the tables to out,
 // progress to log.
 func run(out, log io.Writer, cfg config) error {
+	if cfg.wrk.on {
+		return runWrk(out, log, cfg) // starts its own nginx
+	}
 	srv, err := startServer(cfg.server, cfg.scale)
 	if err != nil {
 		return err

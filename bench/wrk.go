@@ -1,0 +1,462 @@
+package main
+
+// -wrk: the `spool bench` CLI against the wrk load tool, same nginx, same
+// connection count, interleaved runs. It answers whether spool bench, as a
+// load generator, reaches wrk's throughput.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// wrkConfig is the -wrk part of the command line.
+type wrkConfig struct {
+	on      bool
+	rounds  int
+	dur     time.Duration // per run; whole seconds, wrk's -d takes no fractions
+	conns   int
+	threads []int
+	list    string // -wrk-threads as given
+}
+
+func (w *wrkConfig) register(fs *flag.FlagSet) {
+	fs.BoolVar(&w.on, "wrk", false, "compare `spool bench` with wrk against nginx instead (needs nginx and wrk)")
+	fs.IntVar(&w.rounds, "wrk-rounds", 5, "-wrk: rounds; each runs wrk then spool bench at every thread count")
+	fs.DurationVar(&w.dur, "wrk-d", 3*time.Second, "-wrk: duration of one run, whole seconds")
+	fs.IntVar(&w.conns, "wrk-c", 16, "-wrk: connections (wrk -c, spool bench -c)")
+	fs.StringVar(&w.list, "wrk-threads", "1,2", "-wrk: thread counts (wrk -t, spool bench -t), comma-separated")
+}
+
+// finish parses and checks the -wrk flags after fs.Parse.
+func (w *wrkConfig) finish() error {
+	w.threads = nil
+	for _, f := range strings.Split(w.list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-wrk-threads: bad count %q", f)
+		}
+		w.threads = append(w.threads, n)
+	}
+	switch {
+	case w.rounds < 1 || w.conns < 1:
+		return errors.New("-wrk-rounds and -wrk-c must be positive")
+	case w.dur < time.Second || w.dur%time.Second != 0:
+		return fmt.Errorf("-wrk-d %v: want whole seconds (wrk's -d takes no fractions)", w.dur)
+	case w.conns < slices.Max(w.threads):
+		return fmt.Errorf("-wrk-c %d: wrk wants at least one connection per thread", w.conns)
+	}
+	return nil
+}
+
+// wrkPath is the URL path of both tools: the GET / figures' 12-byte body.
+const wrkPath = "/"
+
+// wrkRunSlack bounds a run beyond its -d: process start, connecting, and
+// wrk's own shutdown. A run that takes longer is stuck.
+const wrkRunSlack = 30 * time.Second
+
+// loadRun is one run of one tool.
+type loadRun struct {
+	rps  float64
+	reqs int64
+	// problem is why the run does not count: transport errors, non-2xx
+	// responses, a failed exit. Such a run is printed, never averaged.
+	problem string
+}
+
+func (r loadRun) ok() bool { return r.problem == "" }
+
+var (
+	wrkRPSRE    = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
+	wrkReqsRE   = regexp.MustCompile(`(?m)^\s*(\d+) requests in `)
+	wrkNon2xxRE = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s*(\d+)`)
+	wrkSockRE   = regexp.MustCompile(`(?m)^\s*Socket errors:\s*(.*)$`)
+)
+
+// parseWrk reads wrk's report. wrk prints the "Non-2xx or 3xx responses"
+// and "Socket errors" lines only when there are some.
+func parseWrk(out string) (loadRun, error) {
+	m := wrkRPSRE.FindStringSubmatch(out)
+	if m == nil {
+		return loadRun{}, fmt.Errorf("no Requests/sec line in wrk's output:\n%s", out)
+	}
+	var r loadRun
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	if m := wrkReqsRE.FindStringSubmatch(out); m != nil {
+		r.reqs, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	var p []string
+	if m := wrkNon2xxRE.FindStringSubmatch(out); m != nil {
+		p = append(p, "non-2xx "+m[1])
+	}
+	if m := wrkSockRE.FindStringSubmatch(out); m != nil {
+		p = append(p, "socket errors: "+strings.TrimSpace(m[1]))
+	}
+	r.problem = strings.Join(p, "; ")
+	return r, nil
+}
+
+// spoolJSON is the part of `spool bench --json` read here.
+type spoolJSON struct {
+	Requests     int64            `json:"requests"`
+	Errors       int64            `json:"errors"`
+	Throughput   float64          `json:"throughput_rps"`
+	Status       map[string]int64 `json:"status"`
+	ErrorClasses map[string]int64 `json:"error_classes"`
+}
+
+// parseSpool reads `spool bench --json`'s report.
+func parseSpool(out []byte) (loadRun, error) {
+	var j spoolJSON
+	if err := json.Unmarshal(out, &j); err != nil {
+		return loadRun{}, fmt.Errorf("spool bench --json: %v in:\n%s", err, out)
+	}
+	r := loadRun{rps: j.Throughput, reqs: j.Requests}
+	var p []string
+	if j.Errors > 0 {
+		p = append(p, fmt.Sprintf("errors %d%s", j.Errors, countsText(j.ErrorClasses)))
+	}
+	bad := map[string]int64{}
+	var nBad int64
+	for code, n := range j.Status {
+		if !strings.HasPrefix(code, "2") && n > 0 {
+			bad[code] = n
+			nBad += n
+		}
+	}
+	if nBad > 0 {
+		p = append(p, fmt.Sprintf("non-2xx %d%s", nBad, countsText(bad)))
+	}
+	r.problem = strings.Join(p, "; ")
+	return r, nil
+}
+
+// countsText renders {"timeout": 3, "reset": 1} as " (reset 1, timeout 3)".
+func countsText(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// medianOf is the median of v, NaN when v is empty.
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// wrkResults are the runs of both tools: [thread index][round].
+type wrkResults struct {
+	threads    []int
+	wrk, spool [][]loadRun
+}
+
+func newWrkResults(threads []int) *wrkResults {
+	return &wrkResults{threads: threads, wrk: make([][]loadRun, len(threads)), spool: make([][]loadRun, len(threads))}
+}
+
+// rates are the throughputs of the runs that count.
+func rates(runs []loadRun) []float64 {
+	var v []float64
+	for _, r := range runs {
+		if r.ok() {
+			v = append(v, r.rps)
+		}
+	}
+	return v
+}
+
+// roundRatios are spool_i ÷ wrk_i of the rounds where both runs count: the
+// two ran back to back, so machine noise that lasts a round cancels out.
+func roundRatios(w, s []loadRun) []float64 {
+	var v []float64
+	for i := range min(len(w), len(s)) {
+		if w[i].ok() && s[i].ok() && w[i].rps > 0 {
+			v = append(v, s[i].rps/w[i].rps)
+		}
+	}
+	return v
+}
+
+// minMax renders the range of v: "min..max" with f, or "—".
+func minMax(v []float64, f func(float64) string) (lo, hi string) {
+	if len(v) == 0 {
+		return "—", "—"
+	}
+	return f(slices.Min(v)), f(slices.Max(v))
+}
+
+func fmtX(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
+// table renders the medians, ranges and ratios per thread count.
+func (r *wrkResults) table(c wrkConfig) *table {
+	t := &table{
+		title: fmt.Sprintf("spool bench vs wrk: GET %s (12-byte body), keep-alive, -c %d, median of %d runs of %v",
+			wrkPath, c.conns, c.rounds, c.dur),
+		header: []string{"-t", "wrk req/s", "wrk min", "wrk max", "spool req/s", "spool min", "spool max",
+			"spool ÷ wrk", "per-round ÷", "runs left out"},
+		left: 1,
+	}
+	var left []string
+	for i, th := range r.threads {
+		w, s := rates(r.wrk[i]), rates(r.spool[i])
+		wlo, whi := minMax(w, fmtInt)
+		slo, shi := minMax(s, fmtInt)
+		rlo, rhi := minMax(roundRatios(r.wrk[i], r.spool[i]), fmtX)
+		span := rlo + ".." + rhi
+		if rlo == "—" {
+			span = "—"
+		}
+		out := len(r.wrk[i]) - len(w) + len(r.spool[i]) - len(s)
+		t.add(fmt.Sprint(th), fmtInt(medianOf(w)), wlo, whi, fmtInt(medianOf(s)), slo, shi,
+			fmtRatio(medianOf(s), medianOf(w)), span, fmt.Sprint(out))
+		for tool, runs := range map[string][]loadRun{"wrk": r.wrk[i], "spool": r.spool[i]} {
+			for round, run := range runs {
+				if !run.ok() {
+					left = append(left, fmt.Sprintf("- -t %d round %d %s: %s", th, round+1, tool, run.problem))
+				}
+			}
+		}
+	}
+	t.notes = append(t.notes, "-t is wrk's thread count and spool bench's GOMAXPROCS; "+
+		"per-round ÷ is the range of spool ÷ wrk over runs made back to back in one round.")
+	if len(left) > 0 {
+		slices.Sort(left)
+		t.notes = append(t.notes, "Left out of the figures (errors or non-2xx responses):")
+		t.notes = append(t.notes, left...)
+	}
+	return t
+}
+
+// best is the closing line: each tool's best thread count and their ratio.
+func (r *wrkResults) best() string {
+	pick := func(runs [][]loadRun) (int, float64) {
+		bt, bm := 0, math.NaN()
+		for i, th := range r.threads {
+			if m := medianOf(rates(runs[i])); !math.IsNaN(m) && (math.IsNaN(bm) || m > bm) {
+				bt, bm = th, m
+			}
+		}
+		return bt, bm
+	}
+	wt, wm := pick(r.wrk)
+	st, sm := pick(r.spool)
+	if math.IsNaN(wm) || math.IsNaN(sm) {
+		return "Best: — (no run of one of the tools counts)"
+	}
+	return fmt.Sprintf("Best: wrk %s req/s at -t %d, spool bench %s req/s at -t %d: spool ÷ wrk %s",
+		fmtInt(wm), wt, fmtInt(sm), st, fmtRatio(sm, wm))
+}
+
+// roundLine is the progress line of one round, every thread count.
+func (r *wrkResults) roundLine(round, rounds int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  round %d/%d:", round+1, rounds)
+	for i, th := range r.threads {
+		w, s := r.wrk[i][round], r.spool[i][round]
+		if i > 0 {
+			b.WriteString(" |")
+		}
+		fmt.Fprintf(&b, " -t %d wrk %s%s spool %s%s", th, fmtInt(w.rps), flagText(w), fmtInt(s.rps), flagText(s))
+		if w.ok() && s.ok() {
+			fmt.Fprintf(&b, " (%s)", fmtRatio(s.rps, w.rps))
+		}
+	}
+	return b.String()
+}
+
+func flagText(r loadRun) string {
+	if r.ok() {
+		return ""
+	}
+	return " [left out: " + r.problem + "]"
+}
+
+// runWrk is the -wrk mode: nginx, the spool CLI built once, then rounds of
+// wrk and spool bench back to back at each thread count.
+func runWrk(out, log io.Writer, cfg config) error {
+	c := cfg.wrk
+	if findNginx() == "" {
+		return errors.New("-wrk: nginx not found (apt-get install nginx wrk)")
+	}
+	wrkBin, err := exec.LookPath("wrk")
+	if err != nil {
+		return errors.New("-wrk: wrk not found (apt-get install nginx wrk)")
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "spool-bench-wrk-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	spoolBin := filepath.Join(tmp, "spool")
+	fmt.Fprintf(log, "building %s/cmd/spool …\n", root)
+	build := exec.Command("go", "build", "-o", spoolBin, "./cmd/spool")
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/spool: %v\n%s", err, b)
+	}
+
+	srv, err := startServer("nginx", false)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	sig := make(chan os.Signal, 1) // as run: stop nginx on ^C (it is in its own process group)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			srv.stop()
+			os.RemoveAll(tmp)
+			os.Exit(130)
+		}
+	}()
+
+	wrkHeader(out, cfg, srv, wrkBin)
+	url := srv.url(wrkPath)
+	secs := strconv.Itoa(int(c.dur / time.Second))
+	conns := strconv.Itoa(c.conns)
+	res := newWrkResults(c.threads)
+	fmt.Fprintf(log, "spool bench vs wrk, GET %s, -c %d, %d rounds …\n", wrkPath, c.conns, c.rounds)
+	for round := range c.rounds {
+		for i, th := range c.threads {
+			t := strconv.Itoa(th)
+			w, err := runTool(c.dur, parseWrk, wrkBin, "-t"+t, "-c"+conns, "-d"+secs+"s", url)
+			if err != nil {
+				return err
+			}
+			s, err := runTool(c.dur, func(o string) (loadRun, error) { return parseSpool([]byte(o)) },
+				spoolBin, "bench", "-t", t, "-c", conns, "-d", secs+"s", "--json", url)
+			if err != nil {
+				return err
+			}
+			res.wrk[i] = append(res.wrk[i], w)
+			res.spool[i] = append(res.spool[i], s)
+		}
+		fmt.Fprintln(log, res.roundLine(round, c.rounds))
+	}
+	res.table(c).render(out)
+	fmt.Fprintln(out, res.best())
+	return nil
+}
+
+// runTool runs one load run and parses its stdout. A tool that exits with
+// a failure is a run left out (with its stderr as the reason), not the end
+// of the benchmark; a tool that does not start, or hangs, is.
+func runTool(d time.Duration, parse func(string) (loadRun, error), bin string, args ...string) (loadRun, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d+wrkRunSlack)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	what := filepath.Base(bin) + " " + strings.Join(args, " ")
+	if ctx.Err() != nil {
+		return loadRun{}, fmt.Errorf("%s: did not finish in %v", what, d+wrkRunSlack)
+	}
+	var exitErr *exec.ExitError
+	if runErr != nil && !errors.As(runErr, &exitErr) {
+		return loadRun{}, fmt.Errorf("%s: %w", what, runErr)
+	}
+	r, err := parse(stdout.String())
+	if runErr != nil {
+		reason := strings.TrimSpace(stderr.String() + " " + stdout.String())
+		if i := strings.IndexByte(reason, '\n'); i >= 0 {
+			reason = reason[:i]
+		}
+		p := fmt.Sprintf("%v: %s", runErr, reason)
+		if r.problem != "" {
+			p = r.problem + "; " + p
+		}
+		r.problem = p
+		return r, nil
+	}
+	if err != nil {
+		return loadRun{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return r, nil
+}
+
+// repoRoot is the spool module's directory: the parent of the bench
+// module's. `go env GOMOD` names the bench go.mod wherever under bench/
+// the command runs.
+func repoRoot() (string, error) {
+	b, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %v", err)
+	}
+	gomod := strings.TrimSpace(string(b))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("-wrk: not inside the bench module (run it as: cd bench && go run . -wrk)")
+	}
+	root := filepath.Dir(filepath.Dir(gomod))
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !bytes.Contains(mod, []byte("module github.com/spoolhttp/spool\n")) {
+		return "", fmt.Errorf("-wrk: %s is not the spool repository (run it as: cd bench && go run . -wrk)", root)
+	}
+	return root, nil
+}
+
+// parseWrkVersion returns wrk's version from `wrk -v`'s first line:
+// "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer".
+func parseWrkVersion(out string) string {
+	line, _, _ := strings.Cut(out, "\n")
+	line, _, _ = strings.Cut(line, " Copyright")
+	if !strings.HasPrefix(line, "wrk ") {
+		return "wrk"
+	}
+	return strings.TrimSpace(line)
+}
+
+// wrkHeader prints the machine facts, as printHeader does for the other tables.
+func wrkHeader(w io.Writer, cfg config, srv *server, wrkBin string) {
+	cmd := "cd bench && go run ."
+	if len(cfg.args) > 0 {
+		cmd += " " + strings.Join(cfg.args, " ")
+	}
+	v, _ := exec.Command(wrkBin, "-v").CombinedOutput() // exits 1 after printing
+	fmt.Fprintf(w, "## spool bench vs wrk\n\n")
+	fmt.Fprintf(w, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "- machine: %s/%s, %d CPUs (%s), %s\n", runtime.GOOS, runtime.GOARCH,
+		runtime.NumCPU(), cpuModel(), runtime.Version())
+	fmt.Fprintf(w, "- command: `%s`\n", cmd)
+	fmt.Fprintf(w, "- server: %s at %s, its own process (generated config: worker_processes 1, "+
+		"keepalive_requests 100000, access_log off)\n", srv.Kind, srv.Addr)
+	fmt.Fprintf(w, "- load: %s (%s) and `spool bench` (built from ./cmd/spool with the same Go)\n",
+		parseWrkVersion(string(v)), wrkBin)
+	fmt.Fprintf(w, "- method: %d rounds; in each, for each -t, `wrk -t T -c %d -d %v` then "+
+		"`spool bench -t T -c %d -d %v --json`, back to back on one nginx; figures are req/s as each tool reports it\n\n",
+		cfg.wrk.rounds, cfg.wrk.conns, cfg.wrk.dur, cfg.wrk.conns, cfg.wrk.dur)
+}
