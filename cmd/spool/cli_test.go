@@ -279,3 +279,35 @@ func TestBareURLFetches(t *testing.T) {
 		t.Errorf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
 }
+
+// -t wins; otherwise a loopback URL gets half the processors (the server
+// shares the machine) unless GOMAXPROCS is set; the embedded server and
+// remote URLs keep them all.
+func TestBenchThreads(t *testing.T) {
+	cases := []struct {
+		args   []string
+		procs  int
+		envSet bool
+		want   int
+	}{
+		{[]string{"-t", "3", "http://127.0.0.1:8080/"}, 8, false, 3},
+		{[]string{"-t", "3", "http://127.0.0.1:8080/"}, 8, true, 3},
+		{[]string{"http://127.0.0.1:8080/"}, 8, false, 4},
+		{[]string{"http://127.0.0.2:8080/"}, 2, false, 1},
+		{[]string{"http://[::1]:8080/"}, 1, false, 1},
+		{[]string{"http://localhost:8080/"}, 4, false, 2},
+		{[]string{"http://127.0.0.1:8080/"}, 8, true, 0},
+		{[]string{"http://10.0.0.1:8080/"}, 8, false, 0},
+		{[]string{"https://example.com/"}, 8, false, 0},
+		{[]string{}, 8, false, 0}, // embedded server
+	}
+	for _, tc := range cases {
+		o, err := parseBench(tc.args)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := benchThreads(o, tc.procs, tc.envSet); got != tc.want {
+			t.Errorf("%q with %d procs (GOMAXPROCS set: %v): %d threads, want %d", tc.args, tc.procs, tc.envSet, got, tc.want)
+		}
+	}
+}
