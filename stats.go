@@ -44,6 +44,10 @@ type CloseCounts struct {
 
 // Stats is a snapshot of a Transport's pool. Hosts is keyed by the pool key,
 // e.g. "http://example.com:80" or "http://proxy:3128|https://example.com:443".
+// It holds every key with connections, dials or waiters, and the 1,024 keys
+// that most recently went without any; an older quiet key's counters are
+// dropped from Hosts (a crawler's millions of hosts would otherwise grow it
+// without end) but stay in Total, which counts everything since creation.
 type Stats struct {
 	Total HostStats
 	Hosts map[string]HostStats

@@ -107,7 +107,9 @@ type Pool[C Conn] struct {
 	mu      sync.Mutex
 	closed  bool               // guarded by mu
 	hosts   map[Key]*host[C]   // guarded by mu; keys with conns, dials or waiters
-	recs    map[Key]*record[C] // guarded by mu; every key ever seen, for cumulative counters
+	recs    map[Key]*record[C] // guarded by mu; live keys and the maxQuietKeys most recently quiet ones
+	quiet   quietList[C]       // guarded by mu; records without a host, front = most recently quiet
+	retired HostStats          // guarded by mu; cumulative counters of records dropped from recs
 	conns   map[Conn]*entry[C] // guarded by mu; every conn the pool owns, idle or not
 	lru     list[C]            // guarded by mu; all idle conns, front = most recently idled
 	timer   *time.Timer        // guarded by mu; the one idle-expiry timer, nil until first armed
@@ -133,12 +135,17 @@ type host[C Conn] struct {
 	multiplexed bool          // the last conn dialed for this key could take more than one request
 }
 
-// record is a key's cumulative counters; it survives its host.
+// record is a key's cumulative counters; it survives its host, until
+// maxQuietKeys more recently quiet keys push it out (its counters then
+// go to Pool.retired, so totals stay exact).
 type record[C Conn] struct {
+	key   Key
 	s     HostStats // guarded by Pool.mu; only the cumulative fields are kept here
 	h     *host[C]  // guarded by Pool.mu; live state, nil while the key is quiet
 	mux   bool      // guarded by Pool.mu; the last conn dialed was multiplexed
 	known bool      // guarded by Pool.mu; mux comes from a dial, not the hint
+
+	prev, next *record[C] // guarded by Pool.mu; links in Pool.quiet while h == nil
 }
 
 // connState says which list, if any, an entry is on.
@@ -193,18 +200,34 @@ func (p *Pool[C]) hostLocked(key Key) *host[C] {
 		h.multiplexed = p.cfg.MultiplexHint(key)
 	}
 	h.idle.slot, h.shared.slot = hostSlot, hostSlot
+	p.quiet.remove(r)
 	r.h = h
 	p.hosts[key] = h
 	return h
 }
 
+// recordLocked returns key's record, creating a quiet one if needed.
 func (p *Pool[C]) recordLocked(key Key) *record[C] {
 	r := p.recs[key]
 	if r == nil {
-		r = &record[C]{}
+		r = &record[C]{key: key}
 		p.recs[key] = r
+		p.quietLocked(r)
 	}
 	return r
+}
+
+// quietLocked puts a record without live state at the front of the quiet
+// list and retires the oldest beyond maxQuietKeys: a crawler meets
+// millions of hosts, and a record per host ever seen would grow without end.
+func (p *Pool[C]) quietLocked(r *record[C]) {
+	p.quiet.pushFront(r)
+	for p.quiet.n > maxQuietKeys {
+		old := p.quiet.back
+		p.quiet.remove(old)
+		p.retired.add(&old.s)
+		delete(p.recs, old.key)
+	}
 }
 
 // dropIfQuietLocked forgets h's live state when nothing refers to it.
@@ -215,7 +238,10 @@ func (p *Pool[C]) dropIfQuietLocked(h *host[C]) {
 	if p.hosts[h.key] == h {
 		delete(p.hosts, h.key)
 	}
-	h.rec.h = nil
+	if h.rec.h == h {
+		h.rec.h = nil
+		p.quietLocked(h.rec)
+	}
 	h.q.reset()
 }
 

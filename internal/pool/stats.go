@@ -83,7 +83,8 @@ func (s *HostStats) add(o *HostStats) {
 	}
 }
 
-// Stats is a snapshot of the pool: per key and summed.
+// Stats is a snapshot of the pool: per live key and recent quiet key, and
+// summed over every key ever seen.
 type Stats struct {
 	Total HostStats
 	Hosts map[Key]HostStats
@@ -104,11 +105,13 @@ type muxConn struct {
 	c streamer
 }
 
-// Stats returns a snapshot. Under the lock it only copies one record per key
-// ever seen; the map is built after, so calling it every second with 10,000
-// keys does not stall Gets.
+// Stats returns a snapshot. Under the lock it only copies one record per
+// live key and per recent quiet key (at most maxQuietKeys); the map is built
+// after, so calling it every second with 10,000 keys does not stall Gets.
+// Total also counts the keys whose records were retired.
 func (p *Pool[C]) Stats() Stats {
 	p.mu.Lock()
+	retired := p.retired
 	rows := make([]keyStats, 0, len(p.recs))
 	for k, r := range p.recs {
 		s := r.s
@@ -141,6 +144,7 @@ func (p *Pool[C]) Stats() Stats {
 		h.Streams += active
 		st.Hosts[m.k] = h
 	}
+	st.Total = retired
 	for _, h := range st.Hosts {
 		st.Total.add(&h)
 	}
