@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // cannedConn is a server in memory that allocates nothing: every request
@@ -59,7 +60,7 @@ func (cannedAddr) String() string  { return "127.0.0.1:80" }
 // budget is the target: 8 (net/http makes about 40). A change that
 // adds one fails here.
 func TestRoundTripAllocs(t *testing.T) {
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("the race detector adds allocations")
 	}
 	conn := &cannedConn{resp: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Sun, 22 Nov 2026 10:00:00 GMT\r\nServer: nginx\r\nContent-Length: 12\r\n\r\nhello, world"}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // The http.RoundTripper contract (net/http/client.go): a response of any
@@ -21,8 +22,8 @@ import (
 func TestContractNon2xxIsNotAnError(t *testing.T) {
 	for _, code := range []int{301, 404, 500, 503} {
 		s := testserver.New(t, func(c *testserver.Conn, r *testserver.Request) { c.Reply(code, nil, "x") })
-		tr := newTransport(t, nil)
-		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+		tr := testutil.NewTransport(t, nil)
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 		if err != nil {
 			t.Fatalf("%d: err %v", code, err)
 		}
@@ -35,8 +36,8 @@ func TestContractNon2xxIsNotAnError(t *testing.T) {
 
 func TestContractRequestNotModified(t *testing.T) {
 	s := testserver.New(t, testserver.OK("ok"))
-	tr := newTransport(t, &spool.Transport{})
-	req := mustReq(t, "POST", s.URL()+"/p?q=1", strings.NewReader("body"))
+	tr := testutil.NewTransport(t, &spool.Transport{})
+	req := testutil.NewRequest(t, "POST", s.URL()+"/p?q=1", strings.NewReader("body"))
 	req.Header.Set("X-A", "1")
 	before := snapshot(req)
 	resp, err := tr.RoundTrip(req)
@@ -86,9 +87,9 @@ func TestContractBodyClosedOnEveryPath(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tr := newTransport(t, nil)
+			tr := testutil.NewTransport(t, nil)
 			body := &countingBody{Reader: bytes.NewReader([]byte("payload"))}
-			req := mustReq(t, "POST", c.url, nil)
+			req := testutil.NewRequest(t, "POST", c.url, nil)
 			req.Body, req.ContentLength = body, 7
 			if c.mod != nil {
 				c.mod(req)

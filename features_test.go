@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 func gzipped(s string) string {
@@ -35,8 +36,8 @@ func TestTransparentGzip(t *testing.T) {
 		seen.Store(r.N, r.Header.Get("Accept-Encoding"))
 		c.Reply(200, http.Header{"Content-Encoding": {"gzip"}}, gzipped("hello, gzip"))
 	})
-	tr := newTransport(t, nil)
-	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	tr := testutil.NewTransport(t, nil)
+	resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestTransparentGzip(t *testing.T) {
 		t.Fatalf("Accept-Encoding sent %q", ae)
 	}
 	// The caller's own Accept-Encoding: no decoding, bytes as sent.
-	req := mustReq(t, "GET", s.URL(), nil)
+	req := testutil.NewRequest(t, "GET", s.URL(), nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err = tr.RoundTrip(req)
 	if err != nil {
@@ -76,8 +77,8 @@ func TestZstdAndBombLimit(t *testing.T) {
 	s := testserver.New(t, func(c *testserver.Conn, r *testserver.Request) {
 		c.Reply(200, http.Header{"Content-Encoding": {"zstd"}}, zbig)
 	})
-	tr := newTransport(t, &spool.Transport{ExtraEncodings: true})
-	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	tr := testutil.NewTransport(t, &spool.Transport{ExtraEncodings: true})
+	resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +87,8 @@ func TestZstdAndBombLimit(t *testing.T) {
 	if err != nil || len(b) != len(big) {
 		t.Fatalf("zstd: %d bytes, err %v", len(b), err)
 	}
-	tr2 := newTransport(t, &spool.Transport{ExtraEncodings: true, MaxDecompressedBytes: 1000})
-	resp, err = tr2.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	tr2 := testutil.NewTransport(t, &spool.Transport{ExtraEncodings: true, MaxDecompressedBytes: 1000})
+	resp, err = tr2.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestHTTPTraceHooks(t *testing.T) {
 		c.Write("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n")
 		c.Reply(200, nil, "ok")
 	})
-	tr := newTransport(t, &spool.Transport{ExpectContinueTimeout: 5e9})
+	tr := testutil.NewTransport(t, &spool.Transport{ExpectContinueTimeout: 5e9})
 	var mu sync.Mutex
 	var events []string
 	var wrote atomic.Int32
@@ -128,7 +129,7 @@ func TestHTTPTraceHooks(t *testing.T) {
 	}
 	url := strings.Replace(s.URL(), "127.0.0.1", "localhost", 1)
 	for i := 0; i < 2; i++ {
-		req := mustReq(t, "PUT", url, strings.NewReader("data"))
+		req := testutil.NewRequest(t, "PUT", url, strings.NewReader("data"))
 		req.Header.Set("Expect", "100-continue")
 		req = req.WithContext(httptrace.WithClientTrace(context.Background(), trace))
 		resp, err := tr.RoundTrip(req)
@@ -166,8 +167,8 @@ func TestSwitchingProtocols(t *testing.T) {
 		c.Write("echo:" + string(buf[:n]))
 		c.Close()
 	})
-	tr := newTransport(t, nil)
-	req := mustReq(t, "GET", s.URL(), nil)
+	tr := testutil.NewTransport(t, nil)
+	req := testutil.NewRequest(t, "GET", s.URL(), nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "echo")
 	resp, err := tr.RoundTrip(req)
@@ -191,10 +192,10 @@ func TestChunkedUploadWithTrailersAndResponseTrailers(t *testing.T) {
 		c.Write("HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"5\r\n" + string(r.Body[:5]) + "\r\n0\r\nX-Sum: " + r.Trailer.Get("X-Check") + "\r\n\r\n")
 	})
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	pr, pw := io.Pipe()
 	go func() { io.WriteString(pw, "streamed body"); pw.Close() }()
-	req := mustReq(t, "POST", s.URL(), pr)
+	req := testutil.NewRequest(t, "POST", s.URL(), pr)
 	req.Trailer = http.Header{"X-Check": nil}
 	req.Trailer.Set("X-Check", "42")
 	resp, err := tr.RoundTrip(req)
@@ -218,10 +219,10 @@ func TestHTTPS(t *testing.T) {
 		io.WriteString(w, "secure "+r.Proto)
 	}))
 	defer srv.Close()
-	tr := newTransport(t, &spool.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}})
+	tr := testutil.NewTransport(t, &spool.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}})
 	c := &http.Client{Transport: tr}
 	for i := 0; i < 3; i++ {
-		if got := get(t, c, srv.URL); got != "secure HTTP/1.1" {
+		if _, got := testutil.Get(t, c, srv.URL); got != "secure HTTP/1.1" {
 			t.Fatalf("got %q", got)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // Idle connections cost a struct and a file descriptor: 5,000 of them add
@@ -19,7 +20,7 @@ func TestIdleConnsAddNoGoroutines(t *testing.T) {
 		n = 500
 	}
 	addr := startChildServer(t, n)
-	tr := newTransport(t, &spool.Transport{MaxIdleConnsPerHost: n, MaxIdleConns: n})
+	tr := testutil.NewTransport(t, &spool.Transport{MaxIdleConnsPerHost: n, MaxIdleConns: n})
 	base := runtime.NumGoroutine()
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
@@ -29,7 +30,7 @@ func TestIdleConnsAddNoGoroutines(t *testing.T) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		wg.Go(func() {
-			resp, err := tr.RoundTrip(mustReq(t, "GET", "http://"+addr+"/", nil))
+			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://"+addr+"/", nil))
 			if err != nil {
 				errs <- err
 				return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // A body dropped without Close is reclaimed after GC: the conn is closed,
@@ -16,12 +17,12 @@ import (
 func TestForgottenBodyReclaimed(t *testing.T) {
 	s := testserver.New(t, testserver.OK("a body nobody reads"))
 	var reported atomic.Value
-	tr := newTransport(t, &spool.Transport{
+	tr := testutil.NewTransport(t, &spool.Transport{
 		MaxConnsPerHost: 1,
 		OnLeakedBody:    func(method, url string) { reported.Store(method + " " + url) },
 	})
 	forget := func() {
-		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL()+"/leak", nil))
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL()+"/leak", nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +49,7 @@ func TestForgottenBodyReclaimed(t *testing.T) {
 	}
 	// MaxConnsPerHost is 1: the slot must be free again.
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-	if got := get(t, c, s.URL()); got != "a body nobody reads" {
+	if _, got := testutil.Get(t, c, s.URL()); got != "a body nobody reads" {
 		t.Fatalf("after reclaim: %q", got)
 	}
 }

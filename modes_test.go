@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // Root behaviour runs over three modes: HTTP/1.1, HTTP/1.1 over TLS and
@@ -118,7 +119,7 @@ func TestModesConcurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := 0; i < 8; i++ {
 			wg.Go(func() {
-				resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL+"/x", nil))
+				resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL+"/x", nil))
 				if err != nil {
 					t.Error(err)
 					return
@@ -165,7 +166,7 @@ func TestModesBodiesIntact(t *testing.T) {
 			if c.body == nil {
 				method = "GET"
 			}
-			resp, err := s.tr.RoundTrip(mustReq(t, method, s.URL+c.path, c.body))
+			resp, err := s.tr.RoundTrip(testutil.NewRequest(t, method, s.URL+c.path, c.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +186,7 @@ func TestModesContract(t *testing.T) {
 		w.WriteHeader(503)
 	}, nil, func(t *testing.T, s *modeServer) {
 		body := &countingBody{Reader: strings.NewReader("data")}
-		req := mustReq(t, "PUT", s.URL, nil)
+		req := testutil.NewRequest(t, "PUT", s.URL, nil)
 		req.Body, req.ContentLength = body, 4
 		resp, err := s.tr.RoundTrip(req)
 		if err != nil || resp.StatusCode != 503 {
@@ -194,7 +195,7 @@ func TestModesContract(t *testing.T) {
 		resp.Body.Close()
 		// x/net may close it from its writer goroutine after RoundTrip
 		// returns, which the RoundTripper contract allows.
-		waitFor(t, func() bool { return body.closes.Load() >= 1 })
+		testutil.WaitFor(t, "req.Body to be closed", func() bool { return body.closes.Load() >= 1 })
 		if body.closes.Load() != 1 {
 			t.Fatalf("req.Body closed %d times", body.closes.Load())
 		}
@@ -210,7 +211,7 @@ func TestModesCancelMidBody(t *testing.T) {
 		<-r.Context().Done()
 	}, nil, func(t *testing.T, s *modeServer) {
 		ctx, cancel := context.WithCancel(context.Background())
-		resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil).WithContext(ctx))
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil).WithContext(ctx))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +236,7 @@ func TestModesForgottenBody(t *testing.T) {
 		w.Write(make([]byte, 100<<10)) // more than fits a socket buffer in one go
 	}, func(tr *spool.Transport) { tr.OnLeakedBody = func(string, string) {} }, func(t *testing.T, s *modeServer) {
 		func() {
-			resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+			resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,7 +250,7 @@ func TestModesForgottenBody(t *testing.T) {
 			runtime.GC()
 			time.Sleep(time.Millisecond)
 		}
-		resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +279,7 @@ func TestH2StatsStreams(t *testing.T) {
 		}
 		var bodies []io.Closer
 		for i := 0; i < 3; i++ {
-			resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+			resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,7 +315,7 @@ func TestH2CPriorKnowledge(t *testing.T) {
 	defer tr.Close()
 	c := &http.Client{Transport: tr}
 	for i := 0; i < 3; i++ {
-		if got := get(t, c, srv.URL); got != "HTTP/2.0" {
+		if _, got := testutil.Get(t, c, srv.URL); got != "HTTP/2.0" {
 			t.Fatalf("server saw %q", got)
 		}
 	}
@@ -362,14 +363,14 @@ func TestH2StreamsExhaustedAndMaxConns(t *testing.T) {
 	errs := make(chan error, 5)
 	for i := 0; i < 5; i++ {
 		wg.Go(func() {
-			_, body, err := fetchAll(tr, mustReq(t, "GET", srv.URL, nil))
+			_, body, err := fetchAll(tr, testutil.NewRequest(t, "GET", srv.URL, nil))
 			if err == nil && string(body) != "ok" {
 				err = errors.New("body " + string(body))
 			}
 			errs <- err
 		})
 	}
-	waitFor(t, func() bool { return inHandler.Load() == 4 })
+	testutil.WaitFor(t, "4 requests in the handler", func() bool { return inHandler.Load() == 4 })
 	// The fifth waits: in the pool's queue, or inside x/net for a stream
 	// slot when it was placed on the second conn before that conn's
 	// SETTINGS arrived. Either way no third conn is opened.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // ResponseHeaderTimeout bounds the wait for the head only: a body that
@@ -28,7 +29,7 @@ func TestHeaderTimeoutNotAppliedToBody(t *testing.T) {
 			time.Sleep(60 * time.Millisecond)
 		}
 	}, func(tr *spool.Transport) { tr.ResponseHeaderTimeout = 100 * time.Millisecond }, func(t *testing.T, s *modeServer) {
-		resp, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +51,7 @@ func TestHeaderTimeoutH2(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}, func(tr *spool.Transport) { tr.ResponseHeaderTimeout = 50 * time.Millisecond }, func(t *testing.T, s *modeServer) {
-		_, err := s.tr.RoundTrip(mustReq(t, "GET", s.URL, nil))
+		_, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
 		var te *spool.TimeoutError
 		if !errors.As(err, &te) || te.What != "ResponseHeaderTimeout" || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %v", err)
@@ -67,7 +68,7 @@ func TestUserAgentEveryMode(t *testing.T) {
 			set  []string
 			want string
 		}{{nil, "mine/1|mine/1"}, {[]string{""}, "|"}, {[]string{"theirs"}, "theirs|theirs"}} {
-			req := mustReq(t, "GET", s.URL, nil)
+			req := testutil.NewRequest(t, "GET", s.URL, nil)
 			if c.set != nil {
 				req.Header["User-Agent"] = c.set
 			}
@@ -83,8 +84,8 @@ func TestUserAgentEveryMode(t *testing.T) {
 // with the body's error instead of waiting for an answer.
 func TestInlineBodyShorterThanContentLength(t *testing.T) {
 	s := testserver.New(t, testserver.StallBeforeHeaders)
-	tr := newTransport(t, nil)
-	req := mustReq(t, "POST", s.URL(), bytes.NewReader([]byte("short")))
+	tr := testutil.NewTransport(t, nil)
+	req := testutil.NewRequest(t, "POST", s.URL(), bytes.NewReader([]byte("short")))
 	req.ContentLength = 100
 	done := make(chan error, 1)
 	go func() { _, err := tr.RoundTrip(req); done <- err }()
@@ -104,16 +105,16 @@ func TestInlineBodyShorterThanContentLength(t *testing.T) {
 // sent chunked.
 func TestUnknownLengthBodies(t *testing.T) {
 	s := testserver.New(t, func(c *testserver.Conn, r *testserver.Request) { c.Reply(200, nil, string(r.Body)) })
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	empty := &countingBody{Reader: strings.NewReader("")}
-	req := mustReq(t, "POST", s.URL(), nil)
+	req := testutil.NewRequest(t, "POST", s.URL(), nil)
 	req.Body = empty
 	if _, _, err := fetchAll(tr, req); err != nil || empty.closes.Load() != 1 {
 		t.Fatalf("empty body: err %v, closed %d times", err, empty.closes.Load())
 	}
 	pr, pw := io.Pipe()
 	time.AfterFunc(300*time.Millisecond, func() { io.WriteString(pw, "late"); pw.Close() })
-	req = mustReq(t, "POST", s.URL(), pr)
+	req = testutil.NewRequest(t, "POST", s.URL(), pr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, body, err := fetchAll(tr, req.WithContext(ctx))
@@ -130,16 +131,16 @@ func TestUnknownLengthBodies(t *testing.T) {
 func TestRetryDialFailureClosesEachBodyOnce(t *testing.T) {
 	s := testserver.New(t, testserver.CloseOnReuse)
 	var dials atomic.Int32
-	tr := newTransport(t, &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	tr := testutil.NewTransport(t, &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if dials.Add(1) > 1 {
 			return nil, errors.New("refused on purpose")
 		}
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}})
-	get(t, &http.Client{Transport: tr}, s.URL())
+	testutil.Get(t, &http.Client{Transport: tr}, s.URL())
 	orig := &countingBody{Reader: strings.NewReader("data")}
 	var again []*countingBody
-	req := mustReq(t, "PUT", s.URL(), nil)
+	req := testutil.NewRequest(t, "PUT", s.URL(), nil)
 	req.Body, req.ContentLength = orig, 4
 	req.GetBody = func() (io.ReadCloser, error) {
 		b := &countingBody{Reader: strings.NewReader("data")}
@@ -167,8 +168,8 @@ func TestCloseInterruptsRead(t *testing.T) {
 		c.Close()
 	})
 	for _, path := range []string{"/plain", "/gzip"} {
-		tr := newTransport(t, &spool.Transport{BodyReadTimeout: time.Minute})
-		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL()+path, nil))
+		tr := testutil.NewTransport(t, &spool.Transport{BodyReadTimeout: time.Minute})
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL()+path, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func TestEmptyEncodedBody(t *testing.T) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.WriteHeader(http.StatusNotModified)
 	}, nil, func(t *testing.T, s *modeServer) {
-		status, body, err := fetchAll(s.tr, mustReq(t, "GET", s.URL, nil))
+		status, body, err := fetchAll(s.tr, testutil.NewRequest(t, "GET", s.URL, nil))
 		if err != nil || status != 304 || len(body) != 0 {
 			t.Fatalf("%d %q %v", status, body, err)
 		}
@@ -214,9 +215,9 @@ func TestH2ResetNotReplayed(t *testing.T) {
 		if protoOf(t) != 2 {
 			t.Skip("HTTP/2 only")
 		}
-		fetchAll(s.tr, mustReq(t, "GET", s.URL+"/warm", nil))
+		fetchAll(s.tr, testutil.NewRequest(t, "GET", s.URL+"/warm", nil))
 		handled.Store(0)
-		_, err := s.tr.RoundTrip(mustReq(t, "POST", s.URL+"/act", strings.NewReader("pay")))
+		_, err := s.tr.RoundTrip(testutil.NewRequest(t, "POST", s.URL+"/act", strings.NewReader("pay")))
 		if err == nil {
 			t.Fatal("no error from a reset stream")
 		}

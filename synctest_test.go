@@ -11,6 +11,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testnet"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // Time-dependent behaviour runs in synctest bubbles over internal/testnet:
@@ -33,7 +34,7 @@ func hello(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") 
 
 func doGet(t *testing.T, tr http.RoundTripper, url string) error {
 	t.Helper()
-	resp, err := tr.RoundTrip(mustReq(t, "GET", url, nil))
+	resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", url, nil))
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func TestBodyReadTimeoutSynctest(t *testing.T) {
 		defer close(release)
 		tr := &spool.Transport{DialContext: n.Dial, BodyReadTimeout: time.Second}
 		defer tr.Close()
-		resp, err := tr.RoundTrip(mustReq(t, "GET", "http://api.test/", nil))
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://api.test/", nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,12 +157,12 @@ func TestPoolWaitSynctest(t *testing.T) {
 		waiter := make(chan error)
 		start := time.Now()
 		go func() {
-			_, err := tr.RoundTrip(mustReq(t, "GET", "http://api.test/", nil).WithContext(ctx))
+			_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://api.test/", nil).WithContext(ctx))
 			waiter <- err
 		}()
 		synctest.Wait()
 		// The queue (bound 1) is full: a third caller fails at once.
-		_, err := tr.RoundTrip(mustReq(t, "GET", "http://api.test/", nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://api.test/", nil))
 		if !errors.Is(err, spool.ErrWaitQueueFull) {
 			t.Fatalf("third caller: %v, want ErrWaitQueueFull", err)
 		}

@@ -11,19 +11,20 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // 10,000 keep-alive GETs in a loop open exactly one connection.
 func TestKeepAliveLoopOneConn(t *testing.T) {
 	s := testserver.New(t, testserver.OK("hello, world"))
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	c := &http.Client{Transport: tr}
 	n := 10000
 	if testing.Short() {
 		n = 1000
 	}
 	for i := 0; i < n; i++ {
-		if got := get(t, c, s.URL()+"/"); got != "hello, world" {
+		if _, got := testutil.Get(t, c, s.URL()+"/"); got != "hello, world" {
 			t.Fatalf("request %d: body %q", i, got)
 		}
 	}
@@ -40,13 +41,13 @@ func TestKeepAliveLoopOneConn(t *testing.T) {
 // checkout peek sees the FIN and the request goes on a new conn.
 func TestServerClosedIdleConn(t *testing.T) {
 	s := testserver.New(t, testserver.OK("ok"))
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	c := &http.Client{Transport: tr}
-	get(t, c, s.URL())
+	testutil.Get(t, c, s.URL())
 	s.CloseIdleConns()
-	waitFor(t, func() bool { return s.OpenConns() == 0 })
+	testutil.WaitFor(t, "the server to see the conn closed", func() bool { return s.OpenConns() == 0 })
 	time.Sleep(2 * time.Millisecond) // past peekAfterIdle: the checkout peek runs
-	if got := get(t, c, s.URL()); got != "ok" {
+	if _, got := testutil.Get(t, c, s.URL()); got != "ok" {
 		t.Fatalf("body %q", got)
 	}
 	reqs := s.Requests()
@@ -68,10 +69,10 @@ func TestRetryOnReusedConnLost(t *testing.T) {
 	}{{"reset", testserver.ResetOnReuse}, {"fin", testserver.CloseOnReuse}} {
 		t.Run(h.name, func(t *testing.T) {
 			s := testserver.New(t, h.h)
-			tr := newTransport(t, &spool.Transport{})
+			tr := testutil.NewTransport(t, &spool.Transport{})
 			c := &http.Client{Transport: tr}
-			get(t, c, s.URL())
-			if got := get(t, c, s.URL()); got != "ok" {
+			testutil.Get(t, c, s.URL())
+			if _, got := testutil.Get(t, c, s.URL()); got != "ok" {
 				t.Fatalf("GET after lost conn: %q", got)
 			}
 			// POST without GetBody on a reused conn: not retried.
@@ -98,7 +99,7 @@ func TestRetryOnReusedConnLost(t *testing.T) {
 
 func TestCloseMidBody(t *testing.T) {
 	s := testserver.New(t, testserver.Script(testserver.CloseMidBody(100, "partial"), testserver.OK("ok")))
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	c := &http.Client{Transport: tr}
 	resp, err := c.Get(s.URL())
 	if err != nil {
@@ -113,7 +114,7 @@ func TestCloseMidBody(t *testing.T) {
 	if !errors.As(err, &se) || se.Op != spool.OpReadBody {
 		t.Fatalf("error %v is not a read body *spool.Error", err)
 	}
-	if got := get(t, c, s.URL()); got != "ok" {
+	if _, got := testutil.Get(t, c, s.URL()); got != "ok" {
 		t.Fatalf("next request: %q", got)
 	}
 	if st := tr.Stats().Total; st.Dials != 2 || st.Closes.Broken != 1 {
@@ -123,8 +124,8 @@ func TestCloseMidBody(t *testing.T) {
 
 func TestResponseHeaderTimeoutRealServer(t *testing.T) {
 	s := testserver.New(t, testserver.StallBeforeHeaders)
-	tr := newTransport(t, &spool.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
-	_, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	tr := testutil.NewTransport(t, &spool.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
+	_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 	var se *spool.Error
 	if !errors.As(err, &se) || se.Op != spool.OpAwaitHeaders || !se.Timeout() {
 		t.Fatalf("err = %v, want await headers timeout", err)
@@ -132,16 +133,16 @@ func TestResponseHeaderTimeoutRealServer(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v does not match context.DeadlineExceeded", err)
 	}
-	waitFor(t, func() bool { return s.OpenConns() == 0 })
+	testutil.WaitFor(t, "the server to see the conn closed", func() bool { return s.OpenConns() == 0 })
 }
 
 // 1,000 requests that Close a small body before reading it reuse conns:
 // the bounded drain saves the conn.
 func TestEarlyCloseReuses(t *testing.T) {
 	s := testserver.New(t, testserver.OK(strings.Repeat("x", 2000)))
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	for i := 0; i < 1000; i++ {
-		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,33 +153,11 @@ func TestEarlyCloseReuses(t *testing.T) {
 	}
 }
 
-func mustReq(t testing.TB, method, url string, body io.Reader) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
-// waitFor polls cond; only for conditions another process or goroutine
-// reaches soon (a server noticing a close), bounded at 5s.
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // http.Client.Timeout reaches spool through the request context: the
 // client's error is a timeout and the conn is closed.
 func TestClientTimeout(t *testing.T) {
 	s := testserver.New(t, testserver.StallBeforeHeaders)
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	c := &http.Client{Transport: tr, Timeout: 50 * time.Millisecond}
 	start := time.Now()
 	_, err := c.Get(s.URL())
@@ -189,5 +168,5 @@ func TestClientTimeout(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %v", d)
 	}
-	waitFor(t, func() bool { return s.OpenConns() == 0 })
+	testutil.WaitFor(t, "the server to see the conn closed", func() bool { return s.OpenConns() == 0 })
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // Go CVE-2023-39326: net/http read chunk extensions without counting them,
@@ -31,14 +32,14 @@ func TestCVE_2023_39326_ChunkExtensionFlood(t *testing.T) {
 					flood(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", unit, 64<<20)
 				}
 			})
-			var d countingDialer
-			tr := newTransport(t, &spool.Transport{DialContext: d.DialContext})
+			var d testutil.CountingDialer
+			tr := testutil.NewTransport(t, &spool.Transport{DialContext: d.DialContext})
 			_, body, err := roundTripAll(t, tr, s.URL())
 			var pe *spool.ProtocolError
 			if !errors.As(err, &pe) {
 				t.Fatalf("err = %v after %d body bytes, want *spool.ProtocolError", err, len(body))
 			}
-			if got := d.read.Load(); got > bound {
+			if got := d.Read.Load(); got > bound {
 				t.Fatalf("read %d bytes before failing, want <= %d", got, bound)
 			}
 		})
@@ -52,7 +53,7 @@ func TestCVE_2023_39326_ChunkExtensionFlood(t *testing.T) {
 		}
 		b.WriteString("0\r\n\r\n")
 		s := startRaw(t, replyAll(b.String()))
-		_, body, err := roundTripAll(t, newTransport(t, nil), s.URL())
+		_, body, err := roundTripAll(t, testutil.NewTransport(t, nil), s.URL())
 		if err != nil || len(body) != n {
 			t.Fatalf("got %d bytes, %v; want %d", len(body), err, n)
 		}
@@ -89,8 +90,8 @@ func TestCVE_2022_32206_DecompressionBomb(t *testing.T) {
 					}
 				}
 			})
-			tr := newTransport(t, &spool.Transport{MaxDecompressedBytes: limit})
-			resp, err := tr.RoundTrip(withTimeout(t, mustReq(t, "GET", s.URL(), nil), 10*time.Second))
+			tr := testutil.NewTransport(t, &spool.Transport{MaxDecompressedBytes: limit})
+			resp, err := tr.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", s.URL(), nil), 10*time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +116,7 @@ func TestCVE_2022_32206_DecompressionBomb(t *testing.T) {
 		data := bytes.Repeat([]byte("spool"), limit/5)
 		z := gzipped(t, data)
 		s := startRaw(t, replyAll(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(z), z)))
-		_, b, err := roundTripAll(t, newTransport(t, &spool.Transport{MaxDecompressedBytes: int64(len(data))}), s.URL())
+		_, b, err := roundTripAll(t, testutil.NewTransport(t, &spool.Transport{MaxDecompressedBytes: int64(len(data))}), s.URL())
 		if err != nil || !bytes.Equal(b, data) {
 			t.Fatalf("%d of %d bytes, %v", len(b), len(data), err)
 		}
@@ -141,7 +142,7 @@ func TestCVE_2023_23916_EncodingChain(t *testing.T) {
 			resp := fmt.Sprintf("HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n%s", h, len(payload), payload)
 			s := startRaw(t, replyAll(resp))
 			start := time.Now()
-			r, b, err := roundTripAll(t, newTransport(t, &spool.Transport{ExtraEncodings: true}), s.URL())
+			r, b, err := roundTripAll(t, testutil.NewTransport(t, &spool.Transport{ExtraEncodings: true}), s.URL())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,9 +184,9 @@ func TestCVE_2024_24791_ExpectContinueFinalStatus(t *testing.T) {
 					c.WriteString(okResponse)
 				}
 			})
-			tr := newTransport(t, &spool.Transport{ExpectContinueTimeout: 5 * time.Second})
+			tr := testutil.NewTransport(t, &spool.Transport{ExpectContinueTimeout: 5 * time.Second})
 			body := &closeCounter{Reader: strings.NewReader(strings.Repeat("B", 100<<10))}
-			req := withTimeout(t, mustReq(t, "POST", s.URL()+"/upload", body), 10*time.Second)
+			req := withTimeout(t, testutil.NewRequest(t, "POST", s.URL()+"/upload", body), 10*time.Second)
 			req.ContentLength = 100 << 10
 			req.Header.Set("Expect", "100-continue")
 			start := time.Now()

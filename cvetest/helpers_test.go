@@ -20,27 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
-
-// newTransport returns tr (or a zero Transport) closed at the end of the test.
-func newTransport(t testing.TB, tr *spool.Transport) *spool.Transport {
-	t.Helper()
-	if tr == nil {
-		tr = &spool.Transport{}
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
-}
-
-func mustReq(t testing.TB, method, url string, body io.Reader) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
 
 // withTimeout gives req a context that ends when the test does or after d.
 func withTimeout(t testing.TB, req *http.Request, d time.Duration) *http.Request {
@@ -49,18 +30,12 @@ func withTimeout(t testing.TB, req *http.Request, d time.Duration) *http.Request
 	return req.WithContext(ctx)
 }
 
-// rawServer is a loopback listener whose handler sees the raw socket. It
-// counts every byte the clients sent it and every conn it accepted, so a
-// test can prove that nothing at all reached it.
+// rawServer is a testutil.RawServer whose handler sees the raw socket and
+// that counts every byte the clients sent it, so a test can prove that
+// nothing at all reached it (Accepted counts the conns).
 type rawServer struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
+	*testutil.RawServer
 	bytes atomic.Int64 // bytes read from clients, over all conns
-	conns atomic.Int32 // conns accepted
-
-	mu   sync.Mutex
-	open map[net.Conn]bool // guarded by mu
-	done bool              // guarded by mu
 }
 
 // rawConn is the server side of one conn; reads are counted.
@@ -93,59 +68,13 @@ func (c *rawConn) ReadRequest() *http.Request {
 // test ends; the conn is closed when h returns.
 func startRaw(t testing.TB, h func(c *rawConn)) *rawServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rawServer{ln: ln, open: make(map[net.Conn]bool)}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for i := 0; ; i++ {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			if s.done {
-				s.mu.Unlock()
-				nc.Close()
-				return
-			}
-			s.open[nc] = true
-			s.wg.Add(1)
-			s.mu.Unlock()
-			s.conns.Add(1)
-			c := &rawConn{Conn: nc, Index: i, s: s}
-			c.BR = bufio.NewReader(c)
-			go func() {
-				defer s.wg.Done()
-				defer func() {
-					s.mu.Lock()
-					delete(s.open, nc)
-					s.mu.Unlock()
-					nc.Close()
-				}()
-				h(c)
-			}()
-		}
-	}()
-	t.Cleanup(s.close)
+	s := &rawServer{}
+	s.RawServer = testutil.NewRawServer(t, func(i int, nc net.Conn) {
+		c := &rawConn{Conn: nc, Index: i, s: s}
+		c.BR = bufio.NewReader(c)
+		h(c)
+	})
 	return s
-}
-
-func (s *rawServer) Addr() string { return s.ln.Addr().String() }
-func (s *rawServer) URL() string  { return "http://" + s.Addr() }
-
-func (s *rawServer) close() {
-	s.mu.Lock()
-	s.done = true
-	for c := range s.open {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.ln.Close()
-	s.wg.Wait()
 }
 
 // replyAll answers every request on the conn with resp (raw bytes) until
@@ -161,29 +90,6 @@ func replyAll(resp string) func(c *rawConn) {
 			c.WriteString(resp)
 		}
 	}
-}
-
-// countingDialer dials TCP and counts the bytes the client reads.
-type countingDialer struct{ read atomic.Int64 }
-
-func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var nd net.Dialer
-	c, err := nd.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: c, n: &d.read}, nil
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }
 
 // mapDialer sends every dial for a host name in m to its address, so tests

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // CR, LF or NUL in anything that goes into the request head would let the
@@ -20,8 +21,8 @@ import (
 func checkRefusedBeforeWrite(t *testing.T, mutate func(*http.Request)) {
 	t.Helper()
 	s := startRaw(t, replyAll("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
-	tr := newTransport(t, nil)
-	req := withTimeout(t, mustReq(t, "GET", s.URL()+"/x", nil), 5*time.Second)
+	tr := testutil.NewTransport(t, nil)
+	req := withTimeout(t, testutil.NewRequest(t, "GET", s.URL()+"/x", nil), 5*time.Second)
 	mutate(req)
 	resp, err := tr.RoundTrip(req)
 	if err == nil {
@@ -33,11 +34,11 @@ func checkRefusedBeforeWrite(t *testing.T, mutate func(*http.Request)) {
 		t.Errorf("err = %T %v, want *spool.InvalidRequestError", err, err)
 	}
 	noControlBytes(t, "error", err.Error())
-	if n, c := s.bytes.Load(), s.conns.Load(); n != 0 || c != 0 {
+	if n, c := s.bytes.Load(), s.Accepted(); n != 0 || c != 0 {
 		t.Fatalf("server got %d conns and %d bytes, want none", c, n)
 	}
 	// Nothing was poisoned: a clean request on the same Transport works.
-	resp, err = tr.RoundTrip(withTimeout(t, mustReq(t, "GET", s.URL()+"/ok", nil), 5*time.Second))
+	resp, err = tr.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", s.URL()+"/ok", nil), 5*time.Second))
 	if err != nil {
 		t.Fatalf("clean request after the refused one: %v", err)
 	}
@@ -74,10 +75,10 @@ func TestCVE_2023_29406_HostHeaderInjection(t *testing.T) {
 		// Through a proxy, an https origin's host:port is written into the
 		// CONNECT request: CR/LF there injects into the proxy's request.
 		proxy := startRaw(t, func(c *rawConn) { io.Copy(io.Discard, c) })
-		tr := newTransport(t, &spool.Transport{Proxy: func(*http.Request) (*url.URL, error) {
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: func(*http.Request) (*url.URL, error) {
 			return &url.URL{Scheme: "http", Host: proxy.Addr()}, nil
 		}})
-		req := withTimeout(t, mustReq(t, "GET", "https://a.example/x", nil), 2*time.Second)
+		req := withTimeout(t, testutil.NewRequest(t, "GET", "https://a.example/x", nil), 2*time.Second)
 		req.URL.Host = "a.example\r\nX-Injected\r\n\r\nGET /smuggled HTTP/1.1"
 		resp, err := tr.RoundTrip(req)
 		if err == nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -57,7 +58,7 @@ func (s *badThenGood) requestConns() []int {
 // RoundTrip's or the body read's.
 func roundTripAll(t *testing.T, tr *spool.Transport, url string) (*http.Response, []byte, error) {
 	t.Helper()
-	resp, err := tr.RoundTrip(withTimeout(t, mustReq(t, "GET", url, nil), 5*time.Second))
+	resp, err := tr.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", url, nil), 5*time.Second))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,7 +73,7 @@ func roundTripAll(t *testing.T, tr *spool.Transport, url string) (*http.Response
 func wantProtocolError(t *testing.T, bad string) error {
 	t.Helper()
 	s := startBadThenGood(t, bad)
-	tr := newTransport(t, nil)
+	tr := testutil.NewTransport(t, nil)
 	_, body, err := roundTripAll(t, tr, s.URL()+"/bad")
 	var pe *spool.ProtocolError
 	if !errors.As(err, &pe) {
@@ -132,7 +133,7 @@ func TestCVE_2022_1705_InvalidTransferEncoding(t *testing.T) {
 	}
 	t.Run("chunked is accepted", func(t *testing.T) {
 		s := startRaw(t, replyAll("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n"+body))
-		_, b, err := roundTripAll(t, newTransport(t, nil), s.URL())
+		_, b, err := roundTripAll(t, testutil.NewTransport(t, nil), s.URL())
 		if err != nil || string(b) != "hello" {
 			t.Fatalf("got %q, %v", b, err)
 		}
@@ -189,7 +190,7 @@ func TestCVE_2026_42507_ErrorStringsEscaped(t *testing.T) {
 					c.WriteString(bad)
 				}
 			})
-			_, _, err := roundTripAll(t, newTransport(t, nil), s.URL())
+			_, _, err := roundTripAll(t, testutil.NewTransport(t, nil), s.URL())
 			if err == nil {
 				t.Fatal("malformed response accepted")
 			}
@@ -208,8 +209,8 @@ func TestCVE_2026_42507_ErrorStringsEscaped(t *testing.T) {
 					c.WriteString("HTTP/1.1 " + status + "\r\nContent-Length: 0\r\n\r\n")
 				}
 			})
-			tr := newTransport(t, &spool.Transport{Proxy: fixedProxy("http://" + proxy.Addr())})
-			resp, err := tr.RoundTrip(withTimeout(t, mustReq(t, "GET", "https://a.example/", nil), 5*time.Second))
+			tr := testutil.NewTransport(t, &spool.Transport{Proxy: fixedProxy("http://" + proxy.Addr())})
+			resp, err := tr.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", "https://a.example/", nil), 5*time.Second))
 			if err == nil {
 				resp.Body.Close()
 				t.Fatal("CONNECT refusal accepted")
@@ -236,7 +237,7 @@ func TestCVE_2025_61724_QuadraticContinuationLines(t *testing.T) {
 	run := func(lines int) uint64 {
 		head := "HTTP/1.1 200 OK\r\nX-Fold: start\r\n" + strings.Repeat(" x\r\n", lines) + "Content-Length: 2\r\n\r\nok"
 		s := startRaw(t, replyAll(head))
-		tr := newTransport(t, &spool.Transport{MaxResponseHeaderBytes: 2 << 20})
+		tr := testutil.NewTransport(t, &spool.Transport{MaxResponseHeaderBytes: 2 << 20})
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		resp, _, err := roundTripAll(t, tr, s.URL())
@@ -289,8 +290,8 @@ func TestCVE_2023_38039_HeaderSizeLimit(t *testing.T) {
 					flood(c, tc.head, tc.unit, 64<<20)
 				}
 			})
-			var d countingDialer
-			tr := newTransport(t, &spool.Transport{MaxResponseHeaderBytes: limit, DialContext: d.DialContext})
+			var d testutil.CountingDialer
+			tr := testutil.NewTransport(t, &spool.Transport{MaxResponseHeaderBytes: limit, DialContext: d.DialContext})
 			_, _, err := roundTripAll(t, tr, s.URL())
 			var he *spool.HeaderLimitError
 			var pe *spool.ProtocolError
@@ -302,7 +303,7 @@ func TestCVE_2023_38039_HeaderSizeLimit(t *testing.T) {
 			default:
 				t.Fatalf("err = %T %v, want *spool.HeaderLimitError", err, err)
 			}
-			if got := d.read.Load(); got > limit+slack {
+			if got := d.Read.Load(); got > limit+slack {
 				t.Fatalf("read %d bytes before giving up, want <= %d (limit %d)", got, limit+slack, limit)
 			}
 		})
@@ -318,21 +319,21 @@ func TestCVE_2023_38039_HeaderSizeLimit(t *testing.T) {
 				c.WriteString(okResponse)
 			}
 		})
-		var d countingDialer
-		tr := newTransport(t, &spool.Transport{MaxResponseHeaderBytes: limit, DialContext: d.DialContext})
+		var d testutil.CountingDialer
+		tr := testutil.NewTransport(t, &spool.Transport{MaxResponseHeaderBytes: limit, DialContext: d.DialContext})
 		_, _, err := roundTripAll(t, tr, s.URL())
 		var he *spool.HeaderLimitError
 		if !errors.As(err, &he) {
 			t.Errorf("err = %v, want *spool.HeaderLimitError", err)
 		}
-		if got := d.read.Load(); got > limit+slack {
+		if got := d.Read.Load(); got > limit+slack {
 			t.Fatalf("read %d bytes of 1xx heads, want <= %d (limit %d)", got, limit+slack, limit)
 		}
 	})
 	t.Run("within limit is fine", func(t *testing.T) {
 		head := "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Fill: "+strings.Repeat("a", 100)+"\r\n", 500) + "Content-Length: 2\r\n\r\nok"
 		s := startRaw(t, replyAll(head))
-		_, b, err := roundTripAll(t, newTransport(t, &spool.Transport{MaxResponseHeaderBytes: limit}), s.URL())
+		_, b, err := roundTripAll(t, testutil.NewTransport(t, &spool.Transport{MaxResponseHeaderBytes: limit}), s.URL())
 		if err != nil || string(b) != "ok" {
 			t.Fatalf("%d-byte head under a %d limit: %q, %v", len(head), limit, b, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/peers"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 func basic(user, pass string) string {
@@ -40,20 +41,6 @@ func noProxyAuthAtOrigin(t *testing.T, o *origin, wantReqs int) {
 	}
 }
 
-func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
-	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: body: %v", u, err)
-	}
-	return resp, string(b)
-}
-
 // Python requests CVE-2023-32681: requests re-sent Proxy-Authorization to
 // the destination server when following a redirect to https through a
 // tunnel. The proxy's credentials must reach the proxy (absolute-form
@@ -67,9 +54,9 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 
 	t.Run("http origin: absolute-form to the proxy", func(t *testing.T) {
 		p := startProxy(t)
-		tr := newTransport(t, &spool.Transport{Proxy: http.ProxyURL(proxyURL(p))})
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(proxyURL(p))})
 		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-		if _, body := get(t, c, "http://a.example/x"); body != "proxied" {
+		if _, body := testutil.Get(t, c, "http://a.example/x"); body != "proxied" {
 			t.Fatalf("body %q", body)
 		}
 		if got := p.log.get(); len(got) != 1 || got[0] != "0 GET http://a.example/x "+want {
@@ -80,10 +67,10 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 	t.Run("https origin: CONNECT carries them, the tunnel does not", func(t *testing.T) {
 		p := startProxy(t)
 		o := startOrigin(t, true, nil)
-		tr := newTransport(t, &spool.Transport{Proxy: http.ProxyURL(proxyURL(p)), TLSClientConfig: loopbackCert(t).clientConfig()})
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(proxyURL(p)), TLSClientConfig: loopbackCert(t).clientConfig()})
 		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 		for range 2 {
-			if _, body := get(t, c, o.URL+"/secure"); body != "origin" {
+			if _, body := testutil.Get(t, c, o.URL+"/secure"); body != "origin" {
 				t.Fatalf("body %q", body)
 			}
 		}
@@ -118,9 +105,9 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 				c.WriteString("HTTP/1.1 302 Found\r\nLocation: " + o.URL + "/landed\r\nContent-Length: 0\r\n\r\n")
 			}
 		})
-		tr := newTransport(t, &spool.Transport{Proxy: http.ProxyURL(proxyURL(p)), TLSClientConfig: loopbackCert(t).clientConfig()})
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(proxyURL(p)), TLSClientConfig: loopbackCert(t).clientConfig()})
 		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-		resp, body := get(t, c, "http://a.example/start")
+		resp, body := testutil.Get(t, c, "http://a.example/start")
 		if body != "origin" || resp.Request.URL.Path != "/landed" {
 			t.Fatalf("landed at %s with %q", resp.Request.URL, body)
 		}
@@ -136,14 +123,14 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 		p := startProxy(t)
 		o := startOrigin(t, false, nil)
 		pu := proxyURL(p)
-		tr := newTransport(t, &spool.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
 			if r.Header.Get("X-Direct") != "" {
 				return nil, nil
 			}
 			return pu, nil
 		}})
 		for _, direct := range []bool{false, true, false, true} {
-			req := withTimeout(t, mustReq(t, "GET", o.URL+"/d", nil), 5*time.Second)
+			req := withTimeout(t, testutil.NewRequest(t, "GET", o.URL+"/d", nil), 5*time.Second)
 			if direct {
 				req.Header.Set("X-Direct", "1")
 			}
@@ -167,12 +154,12 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 		sq := peers.StartSquid(t, peers.SquidOptions{RequireAuth: true, User: user, Pass: pass})
 		plain := startOrigin(t, false, nil)
 		secure := startOrigin(t, true, nil)
-		tr := newTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.AuthURL()), TLSClientConfig: loopbackCert(t).clientConfig()})
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.AuthURL()), TLSClientConfig: loopbackCert(t).clientConfig()})
 		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 		// squid answers 407 without the right credentials: a 200 proves
 		// they reached it, for both routes.
 		for _, u := range []string{plain.URL + "/via-squid", secure.URL + "/via-squid"} {
-			if resp, body := get(t, c, u); resp.StatusCode != 200 || body != "origin" {
+			if resp, body := testutil.Get(t, c, u); resp.StatusCode != 200 || body != "origin" {
 				t.Fatalf("GET %s via squid: %s %q", u, resp.Status, body)
 			}
 		}
@@ -188,8 +175,8 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 		// Wrong credentials: squid refuses, and nothing reaches the origin.
 		bad := sq.URL()
 		bad.User = url.UserPassword(user, "wrong")
-		tr2 := newTransport(t, &spool.Transport{Proxy: http.ProxyURL(bad), TLSClientConfig: loopbackCert(t).clientConfig()})
-		resp, err := tr2.RoundTrip(withTimeout(t, mustReq(t, "GET", plain.URL+"/refused", nil), 10*time.Second))
+		tr2 := testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(bad), TLSClientConfig: loopbackCert(t).clientConfig()})
+		resp, err := tr2.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", plain.URL+"/refused", nil), 10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +184,7 @@ func TestCVE_2023_32681_ProxyCredentialsNotSentToOrigin(t *testing.T) {
 		if resp.StatusCode != http.StatusProxyAuthRequired {
 			t.Fatalf("http via squid with wrong credentials: %s", resp.Status)
 		}
-		_, err = tr2.RoundTrip(withTimeout(t, mustReq(t, "GET", secure.URL+"/refused", nil), 10*time.Second))
+		_, err = tr2.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", secure.URL+"/refused", nil), 10*time.Second))
 		var pe *spool.ProxyError
 		if !errors.As(err, &pe) || pe.StatusCode != http.StatusProxyAuthRequired {
 			t.Fatalf("https via squid with wrong credentials: %v, want ProxyError 407", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 	"github.com/spoolhttp/spool/retry"
 )
 
@@ -38,7 +39,7 @@ func redirectTo(loc string, code int) http.HandlerFunc {
 }
 
 func secretReq(t *testing.T, u string) *http.Request {
-	req := withTimeout(t, mustReq(t, "GET", u, nil), 10*time.Second)
+	req := withTimeout(t, testutil.NewRequest(t, "GET", u, nil), 10*time.Second)
 	req.Header.Set("Authorization", secretAuth)
 	req.Header.Set("Cookie", secretCookie)
 	return req
@@ -79,7 +80,7 @@ func TestCVE_2023_45289_SensitiveHeadersOnCrossHostRedirect(t *testing.T) {
 	for _, code := range []int{301, 302, 303, 307, 308} {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			h := startTwoHosts(t, redirectTo("http://b.example/landed", code), nil)
-			tr := newTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
+			tr := testutil.NewTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
 			resp := do(t, &http.Client{Transport: tr}, secretReq(t, "http://a.example/start"))
 			if resp.Request.URL.Host != "b.example" {
 				t.Fatalf("ended at %s", resp.Request.URL)
@@ -95,7 +96,7 @@ func TestCVE_2023_45289_SensitiveHeadersOnCrossHostRedirect(t *testing.T) {
 				http.Redirect(w, r, "/landed", http.StatusFound)
 			}
 		}, nil)
-		tr := newTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
+		tr := testutil.NewTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
 		do(t, &http.Client{Transport: tr}, secretReq(t, "http://a.example/start"))
 		if len(h.a.seen()) != 2 {
 			t.Fatalf("a.example saw %d requests", len(h.a.seen()))
@@ -106,7 +107,7 @@ func TestCVE_2023_45289_SensitiveHeadersOnCrossHostRedirect(t *testing.T) {
 		// CVE-2023-45289 proper: "[::1%25.a.example]" ends in ".a.example".
 		h := startTwoHosts(t, redirectTo("http://[::1%25.a.example]/landed", http.StatusFound), nil)
 		h.dial["[::1%.a.example]:80"] = h.dial["b.example:80"]
-		tr := newTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
+		tr := testutil.NewTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
 		resp, err := (&http.Client{Transport: tr}).Do(secretReq(t, "http://a.example/start"))
 		if err == nil {
 			resp.Body.Close()
@@ -126,7 +127,7 @@ func TestCVE_2024_45336_RedirectChainBackToOriginalHost(t *testing.T) {
 			}
 		},
 		redirectTo("http://a.example/back", http.StatusTemporaryRedirect))
-	tr := newTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
+	tr := testutil.NewTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
 	resp := do(t, &http.Client{Transport: tr}, secretReq(t, "http://a.example/start"))
 	if resp.Request.URL.String() != "http://a.example/back" {
 		t.Fatalf("ended at %s", resp.Request.URL)
@@ -151,7 +152,7 @@ func TestCVE_2024_45336_RedirectChainBackToOriginalHost(t *testing.T) {
 // retry is still the client's, which drops the secrets across hosts.
 func TestCVE_2024_45336_RetryKeepsTargetRedirectDropsSecrets(t *testing.T) {
 	newRetry := func(t *testing.T, h *twoHosts) *retry.Transport {
-		tr := newTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
+		tr := testutil.NewTransport(t, &spool.Transport{DialContext: mapDialer(h.dial)})
 		return &retry.Transport{Next: tr, Backoff: retry.Constant(0), MaxAttempts: 3}
 	}
 	t.Run("retry keeps host and headers", func(t *testing.T) {
@@ -221,7 +222,7 @@ func TestCVE_2024_45336_RetryKeepsTargetRedirectDropsSecrets(t *testing.T) {
 			io.WriteString(w, string(b))
 		})
 		c := &http.Client{Transport: newRetry(t, h)}
-		req := withTimeout(t, mustReq(t, "PUT", "http://a.example/up", strings.NewReader("payload")), 10*time.Second)
+		req := withTimeout(t, testutil.NewRequest(t, "PUT", "http://a.example/up", strings.NewReader("payload")), 10*time.Second)
 		req.Header.Set("Authorization", secretAuth)
 		req.Header.Set("Cookie", secretCookie)
 		resp, err := c.Do(req)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // sniffListener serves TLS and plaintext on one port: a conn whose first
@@ -80,7 +81,7 @@ func startDualServer(t *testing.T) string {
 
 func fetch(t *testing.T, tr http.RoundTripper, u string, hdr ...string) string {
 	t.Helper()
-	req := withTimeout(t, mustReq(t, "GET", u, nil), 10*time.Second)
+	req := withTimeout(t, testutil.NewRequest(t, "GET", u, nil), 10*time.Second)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -106,7 +107,7 @@ func fetch(t *testing.T, tr http.RoundTripper, u string, hdr ...string) string {
 func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 	t.Run("http and https to one host:port", func(t *testing.T) {
 		addr := startDualServer(t)
-		tr := newTransport(t, &spool.Transport{TLSClientConfig: loopbackCert(t).clientConfig()})
+		tr := testutil.NewTransport(t, &spool.Transport{TLSClientConfig: loopbackCert(t).clientConfig()})
 		var got []string
 		for _, scheme := range []string{"http", "https", "http", "https", "https", "http"} {
 			got = append(got, fetch(t, tr, scheme+"://"+addr+"/"))
@@ -132,7 +133,7 @@ func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 			"a": {Scheme: "http", Host: pa.Addr()},
 			"b": {Scheme: "http", Host: pb.Addr()},
 		}
-		tr := newTransport(t, &spool.Transport{
+		tr := testutil.NewTransport(t, &spool.Transport{
 			TLSClientConfig: loopbackCert(t).clientConfig(),
 			Proxy:           func(r *http.Request) (*url.URL, error) { return routes[r.Header.Get("X-Route")], nil },
 		})
@@ -180,7 +181,7 @@ func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 	t.Run("proxy credentials per request, CONNECT", func(t *testing.T) {
 		o := startOrigin(t, true, nil)
 		p := startProxy(t)
-		tr := newTransport(t, &spool.Transport{TLSClientConfig: loopbackCert(t).clientConfig(), Proxy: credProxy(p)})
+		tr := testutil.NewTransport(t, &spool.Transport{TLSClientConfig: loopbackCert(t).clientConfig(), Proxy: credProxy(p)})
 		order := []int{0, 1, 2, 3, 0, 1, 2, 3}
 		for _, i := range order {
 			fetch(t, tr, o.URL+"/", "X-User", strconv.Itoa(i))
@@ -205,7 +206,7 @@ func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 
 	t.Run("proxy credentials per request, absolute-form", func(t *testing.T) {
 		p := startProxy(t)
-		tr := newTransport(t, &spool.Transport{Proxy: credProxy(p)})
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: credProxy(p)})
 		order := []int{0, 1, 2, 3, 3, 2, 1, 0}
 		for _, i := range order {
 			fetch(t, tr, "http://a.example/", "X-User", strconv.Itoa(i))
@@ -241,7 +242,7 @@ func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 		o := startOrigin(t, true, nil)
 		p := startProxy(t)
 		users := []*url.Userinfo{url.UserPassword("alice", "pw-795809"), url.UserPassword("alice", "pw-1054732")}
-		tr := newTransport(t, &spool.Transport{
+		tr := testutil.NewTransport(t, &spool.Transport{
 			TLSClientConfig: loopbackCert(t).clientConfig(),
 			Proxy: func(r *http.Request) (*url.URL, error) {
 				i, _ := strconv.Atoi(r.Header.Get("X-User"))
@@ -267,12 +268,12 @@ func TestCVE_2021_22924_ConnReuseAcrossConfigs(t *testing.T) {
 		// A Transport that trusts the test CA connects; one that does not
 		// must fail its own handshake, whatever the first one has cached.
 		o := startOrigin(t, true, nil)
-		trusting := newTransport(t, &spool.Transport{TLSClientConfig: loopbackCert(t).clientConfig()})
+		trusting := testutil.NewTransport(t, &spool.Transport{TLSClientConfig: loopbackCert(t).clientConfig()})
 		fetch(t, trusting, o.URL+"/")
 		strict := trusting.Clone()
 		strict.TLSClientConfig = nil
-		newTransport(t, strict)
-		resp, err := strict.RoundTrip(withTimeout(t, mustReq(t, "GET", o.URL+"/", nil), 5*time.Second))
+		testutil.NewTransport(t, strict)
+		resp, err := strict.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", o.URL+"/", nil), 5*time.Second))
 		if err == nil {
 			resp.Body.Close()
 			t.Fatal("untrusted certificate accepted")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // curl CVE-2023-38545: curl copied a host name longer than 255 bytes into
@@ -22,10 +23,10 @@ func TestCVE_2023_38545_SOCKS5LongHostName(t *testing.T) {
 		for _, scheme := range []string{"http", "https"} {
 			t.Run(proxyScheme+"/"+scheme, func(t *testing.T) {
 				proxy := startRaw(t, func(c *rawConn) { io.Copy(io.Discard, c) })
-				tr := newTransport(t, &spool.Transport{Proxy: func(*http.Request) (*url.URL, error) {
+				tr := testutil.NewTransport(t, &spool.Transport{Proxy: func(*http.Request) (*url.URL, error) {
 					return &url.URL{Scheme: proxyScheme, Host: proxy.Addr()}, nil
 				}})
-				req := withTimeout(t, mustReq(t, "GET", scheme+"://"+long+"/", nil), 5*time.Second)
+				req := withTimeout(t, testutil.NewRequest(t, "GET", scheme+"://"+long+"/", nil), 5*time.Second)
 				resp, err := tr.RoundTrip(req)
 				if err == nil {
 					resp.Body.Close()
@@ -61,10 +62,10 @@ func TestCVE_2023_38545_SOCKS5LongHostName(t *testing.T) {
 			got <- string(hdr[3:4]) + string(name[:len(name)-2])
 			c.WriteString("\x05\x04\x00\x01\x00\x00\x00\x00\x00\x00") // host unreachable
 		})
-		tr := newTransport(t, &spool.Transport{Proxy: func(*http.Request) (*url.URL, error) {
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: func(*http.Request) (*url.URL, error) {
 			return &url.URL{Scheme: "socks5h", Host: proxy.Addr()}, nil
 		}})
-		resp, err := tr.RoundTrip(withTimeout(t, mustReq(t, "GET", "http://"+host+"/", nil), 5*time.Second))
+		resp, err := tr.RoundTrip(withTimeout(t, testutil.NewRequest(t, "GET", "http://"+host+"/", nil), 5*time.Second))
 		if err == nil {
 			resp.Body.Close()
 		}

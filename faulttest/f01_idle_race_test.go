@@ -19,6 +19,7 @@ import (
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/peers"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // keepAliveServer behaves like nginx with keepalive_timeout idle and
@@ -28,13 +29,13 @@ import (
 // It answers every request it reads, at once, so a request the server
 // processed always gets its response: a retry can never duplicate work.
 type keepAliveServer struct {
-	*rawServer
+	*testutil.RawServer
 	served atomic.Int64
 }
 
 func newKeepAliveServer(t *testing.T, idle time.Duration, maxReq int) *keepAliveServer {
 	s := &keepAliveServer{}
-	s.rawServer = newRawServer(t, func(_ int, c net.Conn) {
+	s.RawServer = testutil.NewRawServer(t, func(_ int, c net.Conn) {
 		br := bufio.NewReader(c)
 		for n := 1; ; n++ {
 			c.SetReadDeadline(time.Now().Add(idle))
@@ -161,11 +162,11 @@ func hammer(t *testing.T, tr *spool.Transport, url string, n, workers int, gap f
 				var req *http.Request
 				switch kind {
 				case "GET":
-					req = mustReq(t, "GET", url, nil)
+					req = testutil.NewRequest(t, "GET", url, nil)
 				case "HEAD":
-					req = mustReq(t, "HEAD", url, nil)
+					req = testutil.NewRequest(t, "HEAD", url, nil)
 				case "POST+GetBody":
-					req = mustReq(t, "POST", url, strings.NewReader("payload"))
+					req = testutil.NewRequest(t, "POST", url, strings.NewReader("payload"))
 				}
 				req = req.WithContext(httptrace.WithClientTrace(req.Context(), a.trace()))
 				resp, err := tr.RoundTrip(req)
@@ -217,7 +218,7 @@ func TestF1_IdleCloseRacingReuse(t *testing.T) {
 		// requests with gaps around it take about a second.
 		const idle = 5 * time.Millisecond
 		s := newKeepAliveServer(t, idle, 3)
-		tr := newTransport(t, nil)
+		tr := testutil.NewTransport(t, nil)
 		n := scale(2000, 600)
 		gap := func() time.Duration { return idle/2 + rand.N(idle) } // 2.5ms..7.5ms
 		res := hammer(t, tr, s.URL(), n, 4, gap, []string{"GET", "HEAD", "POST+GetBody"})
@@ -238,10 +239,10 @@ func TestF1_IdleCloseRacingReuse(t *testing.T) {
 	}{{"reset", testserver.ResetOnReuse}, {"fin", testserver.CloseOnReuse}} {
 		t.Run("lost-after-write/"+h.name, func(t *testing.T) {
 			s := testserver.New(t, h.h)
-			tr := newTransport(t, nil)
+			tr := testutil.NewTransport(t, nil)
 			prime := func() {
 				t.Helper()
-				resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+				resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -257,11 +258,11 @@ func TestF1_IdleCloseRacingReuse(t *testing.T) {
 				var req *http.Request
 				switch kind {
 				case "GET", "HEAD":
-					req = mustReq(t, kind, s.URL(), nil)
+					req = testutil.NewRequest(t, kind, s.URL(), nil)
 				case "POST+GetBody":
-					req = mustReq(t, "POST", s.URL(), strings.NewReader("payload"))
+					req = testutil.NewRequest(t, "POST", s.URL(), strings.NewReader("payload"))
 				case "POST":
-					req = mustReq(t, "POST", s.URL(), io.NopCloser(body))
+					req = testutil.NewRequest(t, "POST", s.URL(), io.NopCloser(body))
 					req.Body = body
 					req.ContentLength = 7
 				}
@@ -314,7 +315,7 @@ func TestF1_IdleCloseRacingReuse(t *testing.T) {
 			t.Skip("takes ~5s of real keep-alive timeouts")
 		}
 		n := peers.StartNginx(t, peers.NginxOptions{KeepaliveTimeout: "1s", KeepaliveRequests: 3})
-		tr := newTransport(t, nil)
+		tr := testutil.NewTransport(t, nil)
 		// 2,000 requests one second apart would take half an hour: 200
 		// requests from 40 workers, each 5 rounds with gaps of 1s±50ms,
 		// give the same race against the real timer in ~5s.
@@ -347,7 +348,7 @@ func TestF1_IdleUnusedConnLost(t *testing.T) {
 	var dials atomic.Int32
 	dial2 := make(chan struct{})
 	dial2Started := make(chan struct{})
-	tr := newTransport(t, &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	tr := testutil.NewTransport(t, &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if dials.Add(1) == 2 {
 			close(dial2Started)
 			<-dial2
@@ -356,7 +357,7 @@ func TestF1_IdleUnusedConnLost(t *testing.T) {
 		return d.DialContext(ctx, network, addr)
 	}})
 	get := func(a *attempts) error {
-		req := mustReq(t, "GET", s.URL(), nil)
+		req := testutil.NewRequest(t, "GET", s.URL(), nil)
 		if a != nil {
 			req = req.WithContext(httptrace.WithClientTrace(req.Context(), a.trace()))
 		}
@@ -370,7 +371,7 @@ func TestF1_IdleUnusedConnLost(t *testing.T) {
 	}
 	errA, errB := make(chan error, 1), make(chan error, 1)
 	go func() { errA <- get(nil) }()
-	waitFor(t, "A at the server", func() bool { return len(s.Requests()) == 1 })
+	testutil.WaitFor(t, "A at the server", func() bool { return len(s.Requests()) == 1 })
 	go func() { errB <- get(nil) }()
 	<-dial2Started // B waits for a dial of its own
 	close(holdA)   // A's conn is freed and goes to B
@@ -381,7 +382,7 @@ func TestF1_IdleUnusedConnLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(dial2) // B's dial lands idle, unused
-	waitFor(t, "two idle conns", func() bool { return tr.Stats().Total.Idle == 2 })
+	testutil.WaitFor(t, "two idle conns", func() bool { return tr.Stats().Total.Idle == 2 })
 
 	var a attempts
 	err := get(&a)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // TestF2_CutMidBody: a server that closes (FIN) or resets (RST) in the
@@ -42,8 +43,8 @@ func TestF2_CutMidBody(t *testing.T) {
 					},
 					testserver.OK("next"),
 				))
-				tr := newTransport(t, nil)
-				do := func() (*http.Response, error) { return tr.RoundTrip(mustReq(t, "GET", s.URL(), nil)) }
+				tr := testutil.NewTransport(t, nil)
+				do := func() (*http.Response, error) { return tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil)) }
 				resp, err := do() // warm: the cut comes on a reused conn
 				if err != nil {
 					t.Fatal(err)

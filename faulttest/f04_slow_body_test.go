@@ -15,6 +15,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testnet"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // slowBodyServer sends a 1,000-byte body ten bytes every 100 ms; with
@@ -60,7 +61,7 @@ func TestF4_SlowBody(t *testing.T) {
 			defer srv.stop()
 			tr := &spool.Transport{DialContext: n.Dial, BodyReadTimeout: time.Second}
 			defer tr.Close()
-			resp, err := tr.RoundTrip(mustReq(t, "GET", "http://slow.test/", nil))
+			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://slow.test/", nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +119,7 @@ func TestF4_SlowBody(t *testing.T) {
 			defer srv.stop()
 			tr := &spool.Transport{DialContext: n.Dial}
 			defer tr.Close()
-			resp, err := tr.RoundTrip(mustReq(t, "GET", "http://slow.test/", nil))
+			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://slow.test/", nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +161,7 @@ func TestF4_SlowBody(t *testing.T) {
 			tr := &spool.Transport{DialContext: n.Dial, BodyReadTimeout: 2 * time.Second}
 			defer tr.Close()
 			start := time.Now()
-			resp, err := tr.RoundTrip(mustReq(t, "GET", "http://slow.test/", nil))
+			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://slow.test/", nil))
 			if err != nil {
 				t.Fatal(err)
 			}

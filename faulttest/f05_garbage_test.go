@@ -13,12 +13,13 @@ import (
 	"testing"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // floodServer answers every request head with prefix, then writes
 // chunk() until the client goes away.
-func floodServer(t *testing.T, prefix string, chunk func() []byte) *rawServer {
-	return newRawServer(t, func(_ int, c net.Conn) {
+func floodServer(t *testing.T, prefix string, chunk func() []byte) *testutil.RawServer {
+	return testutil.NewRawServer(t, func(_ int, c net.Conn) {
 		br := bufio.NewReader(c)
 		if _, err := readHead(br); err != nil {
 			return
@@ -55,26 +56,26 @@ func repeatBytes(s string, n int) func() []byte {
 func boundedFailure(t *testing.T, url string, limit int, tlsConf *tls.Config) error {
 	t.Helper()
 	const slack = 8 << 10
-	var cnt counter
-	tr := newTransport(t, &spool.Transport{DialContext: cnt.DialContext, MaxResponseHeaderBytes: int64(limit), TLSClientConfig: tlsConf})
-	resp, err := tr.RoundTrip(mustReq(t, "GET", url, nil))
+	var cnt testutil.CountingDialer
+	tr := testutil.NewTransport(t, &spool.Transport{DialContext: cnt.DialContext, MaxResponseHeaderBytes: int64(limit), TLSClientConfig: tlsConf})
+	resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", url, nil))
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("got %s, want an error", resp.Status)
 	}
-	if r := cnt.read.Load(); r > int64(limit+slack) {
+	if r := cnt.Read.Load(); r > int64(limit+slack) {
 		t.Errorf("read %d bytes, limit %d (+%d)", r, limit, slack)
 	} else {
 		t.Logf("read %d bytes (limit %d): %v", r, limit, err)
 	}
-	if o := cnt.open.Load(); o != 0 {
+	if o := cnt.Open.Load(); o != 0 {
 		t.Errorf("%d conns left open", o)
 	}
 	if k := held(tr); k != 0 {
 		t.Errorf("transport holds %d conns", k)
 	}
-	if cnt.dials.Load() != 1 {
-		t.Errorf("%d dials, want 1 (no retry of a protocol failure)", cnt.dials.Load())
+	if cnt.Dials.Load() != 1 {
+		t.Errorf("%d dials, want 1 (no retry of a protocol failure)", cnt.Dials.Load())
 	}
 	return err
 }
@@ -142,7 +143,7 @@ func TestF5_Garbage(t *testing.T) {
 	})
 	t.Run("tls-to-plain", func(t *testing.T) {
 		// A plain server answering the ClientHello with HTTP and garbage.
-		s2 := newRawServer(t, func(_ int, c net.Conn) {
+		s2 := testutil.NewRawServer(t, func(_ int, c net.Conn) {
 			go io.Copy(io.Discard, c)
 			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 			b := repeatBytes("garbage ", 32<<10)()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // TestF6_EndlessChunked: reading 100 MiB of an endless chunked body keeps
@@ -19,9 +20,9 @@ func TestF6_EndlessChunked(t *testing.T) {
 	unit := []byte(strings.Repeat(fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk), 8)) // written over and over, never reallocated
 	s := floodServer(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
 		func() []byte { return unit })
-	var cnt counter
-	tr := newTransport(t, &spool.Transport{DialContext: cnt.DialContext})
-	resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+	var cnt testutil.CountingDialer
+	tr := testutil.NewTransport(t, &spool.Transport{DialContext: cnt.DialContext})
+	resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +51,11 @@ func TestF6_EndlessChunked(t *testing.T) {
 	} else {
 		t.Logf("heap in use: base %d, peak %d over %d MiB", base, peak, total>>20)
 	}
-	before := cnt.read.Load()
+	before := cnt.Read.Load()
 	start := time.Now()
 	resp.Body.Close()
 	took := time.Since(start)
-	after := cnt.read.Load() - before
+	after := cnt.Read.Load() - before
 	if took > time.Second {
 		t.Errorf("Close took %v", took)
 	}
@@ -63,8 +64,8 @@ func TestF6_EndlessChunked(t *testing.T) {
 		t.Errorf("Close read %d more bytes: drained past its bound", after)
 	}
 	t.Logf("Close took %v and read %d bytes", took, after)
-	if cnt.open.Load() != 0 || held(tr) != 0 {
-		t.Errorf("conn left open (%d) or held (%d)", cnt.open.Load(), held(tr))
+	if cnt.Open.Load() != 0 || held(tr) != 0 {
+		t.Errorf("conn left open (%d) or held (%d)", cnt.Open.Load(), held(tr))
 	}
 	if st := tr.Stats().Total; st.Closes.EarlyClose != 1 {
 		t.Errorf("closes %+v, want one EarlyClose", st.Closes)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // TestF7_HeaderFlood: endless or huge headers fail with a
@@ -37,10 +38,10 @@ func TestF7_HeaderFlood(t *testing.T) {
 			if tc.limit == 0 {
 				// boundedFailure set MaxResponseHeaderBytes to the default
 				// explicitly; check the zero value's limit too.
-				var cnt counter
-				tr := newTransport(t, &spool.Transport{DialContext: cnt.DialContext})
-				_, err = tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
-				if r := cnt.read.Load(); r > int64(limit+8<<10) {
+				var cnt testutil.CountingDialer
+				tr := testutil.NewTransport(t, &spool.Transport{DialContext: cnt.DialContext})
+				_, err = tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
+				if r := cnt.Read.Load(); r > int64(limit+8<<10) {
 					t.Errorf("zero Transport read %d bytes, default limit %d", r, limit)
 				}
 			}
@@ -57,11 +58,11 @@ func TestF7_HeaderFlood(t *testing.T) {
 			c.Write(strings.Repeat(early, 1000))
 			c.Reply(200, nil, "ok")
 		})
-		var cnt counter
-		tr := newTransport(t, &spool.Transport{DialContext: cnt.DialContext})
+		var cnt testutil.CountingDialer
+		tr := testutil.NewTransport(t, &spool.Transport{DialContext: cnt.DialContext})
 		n1xx := 0
 		trace := &httptrace.ClientTrace{Got1xxResponse: func(int, textproto.MIMEHeader) error { n1xx++; return nil }}
-		req := mustReq(t, "GET", s.URL(), nil)
+		req := testutil.NewRequest(t, "GET", s.URL(), nil)
 		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 		resp, err := tr.RoundTrip(req)
 		if err == nil {
@@ -74,13 +75,13 @@ func TestF7_HeaderFlood(t *testing.T) {
 			t.Errorf("err %v: want a ProtocolError", err)
 		}
 		total := len(early) * 1000
-		if r := cnt.read.Load(); r > 64<<10 || n1xx > 100 {
+		if r := cnt.Read.Load(); r > 64<<10 || n1xx > 100 {
 			t.Errorf("read %d of %d bytes, %d interim responses: flood not bounded", r, total, n1xx)
 		} else {
 			t.Logf("cut after %d interim responses, %d of %d bytes read: %v", n1xx, r, total, err)
 		}
-		if cnt.open.Load() != 0 || held(tr) != 0 {
-			t.Errorf("conn left open (%d) or held (%d)", cnt.open.Load(), held(tr))
+		if cnt.Open.Load() != 0 || held(tr) != 0 {
+			t.Errorf("conn left open (%d) or held (%d)", cnt.Open.Load(), held(tr))
 		}
 	})
 	t.Run("5x103-then-200", func(t *testing.T) {
@@ -90,8 +91,8 @@ func TestF7_HeaderFlood(t *testing.T) {
 			c.Write(strings.Repeat(early, 5))
 			c.Reply(200, nil, "ok")
 		})
-		tr := newTransport(t, nil)
-		resp, err := tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+		tr := testutil.NewTransport(t, nil)
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -60,14 +61,14 @@ func TestF9_DNSFailure(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", dnsAddr)
 	}}}
-	tr := newTransport(t, &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	tr := testutil.NewTransport(t, &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dials.Add(1)
 		return d.DialContext(ctx, network, addr)
 	}})
 	const n = 10
 	for i := range n {
 		start := time.Now()
-		_, err := tr.RoundTrip(mustReq(t, "GET", "http://no-such-host.invalid./", nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://no-such-host.invalid./", nil))
 		var de *net.DNSError
 		if !errors.As(err, &de) || !de.IsNotFound {
 			t.Fatalf("request %d: err %v: want a *net.DNSError, not found", i, err)
@@ -91,10 +92,10 @@ func TestF9_DNSFailure(t *testing.T) {
 
 	t.Run("default-dialer", func(t *testing.T) {
 		// The machine's resolver: skip if it cannot answer in time.
-		tr := newTransport(t, nil)
+		tr := testutil.NewTransport(t, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		_, err := tr.RoundTrip(mustReq(t, "GET", "http://no-such-host.invalid./", nil).WithContext(ctx))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://no-such-host.invalid./", nil).WithContext(ctx))
 		var de *net.DNSError
 		if !errors.As(err, &de) {
 			t.Fatalf("err %v: want a *net.DNSError", err)

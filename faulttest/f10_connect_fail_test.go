@@ -12,6 +12,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testnet"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // TestF10_ConnectFailure: a refused connect fails fast after one dial
@@ -26,20 +27,20 @@ func TestF10_ConnectFailure(t *testing.T) {
 	ln.Close() // nothing listens there now: connect is refused
 
 	t.Run("refused/custom-dialer", func(t *testing.T) {
-		var cnt counter
-		tr := newTransport(t, &spool.Transport{DialContext: cnt.DialContext})
+		var cnt testutil.CountingDialer
+		tr := testutil.NewTransport(t, &spool.Transport{DialContext: cnt.DialContext})
 		start := time.Now()
-		_, err := tr.RoundTrip(mustReq(t, "GET", "http://"+addr+"/", nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://"+addr+"/", nil))
 		took := time.Since(start)
 		checkRefused(t, err, took)
-		if d := cnt.dials.Load(); d != 1 {
+		if d := cnt.Dials.Load(); d != 1 {
 			t.Errorf("%d dials, want 1", d)
 		}
 	})
 	t.Run("refused/default-dialer", func(t *testing.T) {
-		tr := newTransport(t, nil)
+		tr := testutil.NewTransport(t, nil)
 		start := time.Now()
-		_, err := tr.RoundTrip(mustReq(t, "GET", "http://"+addr+"/", nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://"+addr+"/", nil))
 		checkRefused(t, err, time.Since(start))
 		if st := tr.Stats().Total; st.Dials != 1 || st.DialErrors != 1 {
 			t.Errorf("stats: %d dials, %d dial errors; want 1 and 1", st.Dials, st.DialErrors)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/peers"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // originRecorder is an origin (TLS and plain) that records the headers it
@@ -35,11 +36,11 @@ func (o *originRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // proxy that closes during or right after CONNECT gives a typed error;
 // proxy credentials never reach the origin.
 func TestF11_ProxyFailures(t *testing.T) {
-	origin := newRawServer(t, func(int, net.Conn) {}) // must never be reached
+	origin := testutil.NewRawServer(t, func(int, net.Conn) {}) // must never be reached
 	originURL := "https://" + origin.Addr() + "/"
 	wantProxyError := func(t *testing.T, tr *spool.Transport, status int) {
 		t.Helper()
-		_, err := tr.RoundTrip(mustReq(t, "GET", originURL, nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", originURL, nil))
 		var pe *spool.ProxyError
 		if !errors.As(err, &pe) || pe.StatusCode != status {
 			t.Fatalf("err %v: want a *spool.ProxyError with status %d", err, status)
@@ -48,7 +49,7 @@ func TestF11_ProxyFailures(t *testing.T) {
 		if !errors.As(err, &se) || se.Op != spool.OpProxy {
 			t.Errorf("err %v: want Op %q", err, spool.OpProxy)
 		}
-		if n := origin.accepted.Load(); n != 0 {
+		if n := origin.Accepted(); n != 0 {
 			t.Errorf("the origin got %d conns", n)
 		}
 		if held(tr) != 0 {
@@ -57,11 +58,11 @@ func TestF11_ProxyFailures(t *testing.T) {
 	}
 	t.Run("squid-403", func(t *testing.T) {
 		sq := peers.StartSquid(t, peers.SquidOptions{DenyAll: true})
-		wantProxyError(t, newTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.URL())}), 403)
+		wantProxyError(t, testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.URL())}), 403)
 	})
 	t.Run("squid-407", func(t *testing.T) {
 		sq := peers.StartSquid(t, peers.SquidOptions{RequireAuth: true})
-		wantProxyError(t, newTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.URL())}), 407)
+		wantProxyError(t, testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.URL())}), 407)
 
 		// With credentials: through, and the origin never sees them.
 		rec := &originRecorder{}
@@ -69,10 +70,10 @@ func TestF11_ProxyFailures(t *testing.T) {
 		defer tlsSrv.Close()
 		plainSrv := httptest.NewServer(rec)
 		defer plainSrv.Close()
-		tr := newTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.AuthURL()),
+		tr := testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(sq.AuthURL()),
 			TLSClientConfig: tlsSrv.Client().Transport.(*http.Transport).TLSClientConfig})
 		for _, u := range []string{tlsSrv.URL, plainSrv.URL} {
-			resp, err := tr.RoundTrip(mustReq(t, "GET", u+"/", nil))
+			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", u+"/", nil))
 			if err != nil {
 				t.Fatalf("%s through squid with credentials: %v", u, err)
 			}
@@ -95,7 +96,7 @@ func TestF11_ProxyFailures(t *testing.T) {
 	// A scripted proxy for what squid will not do.
 	scripted := func(t *testing.T, answer string) (*spool.Transport, *sync.Map) {
 		var got sync.Map
-		p := newRawServer(t, func(i int, c net.Conn) {
+		p := testutil.NewRawServer(t, func(i int, c net.Conn) {
 			req, err := readHead(bufio.NewReader(c))
 			if err != nil {
 				return
@@ -104,7 +105,7 @@ func TestF11_ProxyFailures(t *testing.T) {
 			io.WriteString(c, answer) // then close
 		})
 		u, _ := url.Parse("http://user:secret@" + p.Addr())
-		return newTransport(t, &spool.Transport{Proxy: http.ProxyURL(u), TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}), &got
+		return testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(u), TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}), &got
 	}
 	t.Run("scripted-407", func(t *testing.T) {
 		tr, got := scripted(t, "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n")
@@ -116,19 +117,19 @@ func TestF11_ProxyFailures(t *testing.T) {
 	})
 	t.Run("scripted-close-before-answer", func(t *testing.T) {
 		tr, _ := scripted(t, "")
-		_, err := tr.RoundTrip(mustReq(t, "GET", originURL, nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", originURL, nil))
 		var se *spool.Error
 		var pe *spool.ProxyError
 		if !errors.As(err, &se) || se.Op != spool.OpProxy || errors.As(err, &pe) {
 			t.Errorf("err %v: want a proxy-phase *spool.Error that is not a ProxyError", err)
 		}
-		if origin.accepted.Load() != 0 || held(tr) != 0 {
+		if origin.Accepted() != 0 || held(tr) != 0 {
 			t.Error("origin reached or conn held")
 		}
 	})
 	t.Run("scripted-close-after-200", func(t *testing.T) {
 		tr, _ := scripted(t, "HTTP/1.1 200 Connection established\r\n\r\n")
-		_, err := tr.RoundTrip(mustReq(t, "GET", originURL, nil))
+		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", originURL, nil))
 		var se *spool.Error
 		if !errors.As(err, &se) || se.Op != spool.OpTLS {
 			t.Errorf("err %v: want a tls-phase *spool.Error (the tunnel died before the handshake)", err)

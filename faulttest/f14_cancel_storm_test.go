@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 var stormPhases = []string{"dial", "tls", "header-write", "body-write", "await-headers", "read-body", "random"}
@@ -130,7 +131,7 @@ func TestF14_CancellationStorm(t *testing.T) {
 	}
 
 	// Does spool negotiate h2? If not, the h2 target is dropped (and said so).
-	resp, err := targets[2].tr.RoundTrip(mustReq(t, "GET", h2srv.URL, nil))
+	resp, err := targets[2].tr.RoundTrip(testutil.NewRequest(t, "GET", h2srv.URL, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestF14_CancellationStorm(t *testing.T) {
 		st := tg.tr.Stats().Total
 		t.Logf("%s: dials %d reuses %d closes %+v", tg.name, st.Dials, st.Reuses, st.Closes)
 		if tg.h2 {
-			resp, err := tg.tr.RoundTrip(mustReq(t, "GET", tg.url, nil))
+			resp, err := tg.tr.RoundTrip(testutil.NewRequest(t, "GET", tg.url, nil))
 			if err != nil || resp.ProtoMajor != 2 {
 				t.Errorf("h2 after the storm: %v", err)
 			} else {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // TestF15_EarlyResponseDuringUpload: a server answers 413 to a large
@@ -22,7 +24,7 @@ func TestF15_EarlyResponseDuringUpload(t *testing.T) {
 		{"content-length/connection-close", 100 << 20, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newRawServer(t, func(i int, c net.Conn) {
+			s := testutil.NewRawServer(t, func(i int, c net.Conn) {
 				br := bufio.NewReader(c)
 				req, err := readHead(br)
 				if err != nil {
@@ -46,9 +48,9 @@ func TestF15_EarlyResponseDuringUpload(t *testing.T) {
 				c.(*net.TCPConn).CloseWrite()
 				io.Copy(io.Discard, c) // until the client goes
 			})
-			tr := newTransport(t, nil)
+			tr := testutil.NewTransport(t, nil)
 			body := newEndless(100 << 20)
-			req := mustReq(t, "POST", s.URL(), nil)
+			req := testutil.NewRequest(t, "POST", s.URL(), nil)
 			req.Body = body
 			req.ContentLength = tc.length
 			start := time.Now()
@@ -73,14 +75,14 @@ func TestF15_EarlyResponseDuringUpload(t *testing.T) {
 			if c := body.closes.Load(); c != 1 {
 				t.Errorf("request body closed %d times, want exactly 1", c)
 			}
-			resp, err = tr.RoundTrip(mustReq(t, "GET", s.URL(), nil))
+			resp, err = tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
 			if err != nil {
 				t.Fatalf("next request: %v", err)
 			}
 			b, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if string(b) != "next" || s.accepted.Load() != 2 {
-				t.Errorf("next request: %q on %d conns; want a new conn", b, s.accepted.Load())
+			if string(b) != "next" || s.Accepted() != 2 {
+				t.Errorf("next request: %q on %d conns; want a new conn", b, s.Accepted())
 			}
 			if c := body.closes.Load(); c != 1 {
 				t.Errorf("request body closed %d times, want exactly 1", c)

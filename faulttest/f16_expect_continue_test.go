@@ -15,6 +15,7 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testnet"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // TestF16_ExpectContinue: with ExpectContinueTimeout > 0 spool does what
@@ -82,7 +83,7 @@ func TestF16_ExpectContinue(t *testing.T) {
 			})
 			tr := &spool.Transport{DialContext: n.Dial, ExpectContinueTimeout: ect}
 			body := newEndless(int64(len(payload)))
-			req := mustReq(t, "PUT", "http://api.test/", nil)
+			req := testutil.NewRequest(t, "PUT", "http://api.test/", nil)
 			req.Body, req.ContentLength = body, int64(len(payload))
 			req.Header.Set("Expect", "100-continue")
 			got100 := false
@@ -97,7 +98,7 @@ func TestF16_ExpectContinue(t *testing.T) {
 			resp.Body.Close()
 			resp.Body = io.NopCloser(strings.NewReader(string(b)))
 			// The next request on the same transport.
-			resp2, err := tr.RoundTrip(mustReq(t, "GET", "http://api.test/", nil))
+			resp2, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://api.test/", nil))
 			if err != nil {
 				t.Fatalf("next request: %v", err)
 			}

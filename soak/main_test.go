@@ -1,14 +1,14 @@
 package soak
 
 import (
-	"os"
 	"testing"
 
+	"github.com/spoolhttp/spool/internal/testutil"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childServerEnv) != "" {
+	if testutil.IsChildServer() {
 		runChildServer()
 		return
 	}

@@ -1,21 +1,16 @@
 package soak
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
-	"fmt"
 	"hash/crc32"
 	"io"
 	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
-	"strings"
-	"testing"
 	"time"
+
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // contentSize is the size of the shared content every body is a slice of;
@@ -47,9 +42,8 @@ func crc(b []byte) string { return strconv.FormatUint(uint64(crc32.Checksum(b, c
 // always content[:size]).
 var gzSizes = []int{100, 3000, 40000, 200000}
 
-const childServerEnv = "SPOOL_SOAK_CHILD_SERVER"
-
-// runChildServer is the child process: a net/http server that serves
+// runChildServer is the soak's child server (see
+// testutil.StartChildServer): a net/http server that serves
 //
 //	GET|HEAD /b?off=&size=[&cl=1][&close=1][&stall=1][&gz=1]
 //	    content[off:off+size], X-Crc and X-Len describe it (decoded);
@@ -58,11 +52,6 @@ const childServerEnv = "SPOOL_SOAK_CHILD_SERVER"
 //	POST /u?off=&size=
 //	    checks the upload equals content[off:off+size]: 200 "ok" or 500.
 func runChildServer() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(1)
-	}
 	gz := map[int][]byte{}
 	for _, n := range gzSizes {
 		var b bytes.Buffer
@@ -71,9 +60,7 @@ func runChildServer() {
 		zw.Close()
 		gz[n] = b.Bytes()
 	}
-	fmt.Println(ln.Addr().String())
-	go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }() // dies with its parent
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	testutil.ServeChildServer(&http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		off, _ := strconv.Atoi(q.Get("off"))
 		size, _ := strconv.Atoi(q.Get("size"))
@@ -115,26 +102,5 @@ func runChildServer() {
 			body = body[len(body)/2:]
 		}
 		w.Write(body)
-	}), ErrorLog: log.New(io.Discard, "", 0)}
-	srv.Serve(ln)
-}
-
-// startChildServer re-executes the test binary as the server; it exits
-// when the test ends (its stdin closes).
-func startChildServer(t testing.TB) string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childServerEnv+"=1")
-	cmd.Stderr = os.Stderr
-	stdin, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.HasPrefix(line, "ERR") {
-		t.Fatalf("child server: %q %v", line, err)
-	}
-	return strings.TrimSpace(line)
+	}), ErrorLog: log.New(io.Discard, "", 0)})
 }

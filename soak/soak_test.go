@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 const concurrency = 256
@@ -181,7 +182,7 @@ func take(t testing.TB) snapshot {
 }
 
 func runSoak(t *testing.T, n int) {
-	addr := startChildServer(t)
+	addr := testutil.StartChildServer(t)
 	before := take(t)
 
 	var tl tally

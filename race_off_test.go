@@ -1,5 +1,0 @@
-//go:build !race
-
-package spool_test
-
-const raceEnabled = false
