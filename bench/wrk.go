@@ -14,6 +14,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -173,14 +174,16 @@ func medianOf(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// wrkResults are the runs of both tools: [thread index][round].
+// wrkResults are the runs of both tools and of the raw Go floor:
+// [thread index][round].
 type wrkResults struct {
-	threads    []int
-	wrk, spool [][]loadRun
+	threads         []int
+	wrk, spool, raw [][]loadRun
 }
 
 func newWrkResults(threads []int) *wrkResults {
-	return &wrkResults{threads: threads, wrk: make([][]loadRun, len(threads)), spool: make([][]loadRun, len(threads))}
+	n := len(threads)
+	return &wrkResults{threads: threads, wrk: make([][]loadRun, n), spool: make([][]loadRun, n), raw: make([][]loadRun, n)}
 }
 
 // rates are the throughputs of the runs that count.
@@ -222,7 +225,7 @@ func (r *wrkResults) table(c wrkConfig) *table {
 		title: fmt.Sprintf("spool bench vs wrk: GET %s (12-byte body), keep-alive, -c %d, median of %d runs of %v",
 			wrkPath, c.conns, c.rounds, c.dur),
 		header: []string{"-t", "wrk req/s", "wrk min", "wrk max", "spool req/s", "spool min", "spool max",
-			"spool ÷ wrk", "per-round ÷", "runs left out"},
+			"spool ÷ wrk", "per-round ÷", "Go floor req/s", "floor ÷ wrk", "runs left out"},
 		left: 1,
 	}
 	var left []string
@@ -235,10 +238,25 @@ func (r *wrkResults) table(c wrkConfig) *table {
 		if rlo == "—" {
 			span = "—"
 		}
+		var raw []float64
+		if i < len(r.raw) {
+			raw = rates(r.raw[i])
+		}
+		floor, floorX := "—", "—"
+		if len(raw) > 0 {
+			floor, floorX = fmtInt(medianOf(raw)), fmtRatio(medianOf(raw), medianOf(w))
+		}
 		out := len(r.wrk[i]) - len(w) + len(r.spool[i]) - len(s)
+		if i < len(r.raw) {
+			out += len(r.raw[i]) - len(raw)
+		}
 		t.add(fmt.Sprint(th), fmtInt(medianOf(w)), wlo, whi, fmtInt(medianOf(s)), slo, shi,
-			fmtRatio(medianOf(s), medianOf(w)), span, fmt.Sprint(out))
-		for tool, runs := range map[string][]loadRun{"wrk": r.wrk[i], "spool": r.spool[i]} {
+			fmtRatio(medianOf(s), medianOf(w)), span, floor, floorX, fmt.Sprint(out))
+		tools := map[string][]loadRun{"wrk": r.wrk[i], "spool": r.spool[i]}
+		if i < len(r.raw) {
+			tools["Go floor"] = r.raw[i]
+		}
+		for tool, runs := range tools {
 			for round, run := range runs {
 				if !run.ok() {
 					left = append(left, fmt.Sprintf("- -t %d round %d %s: %s", th, round+1, tool, run.problem))
@@ -247,7 +265,9 @@ func (r *wrkResults) table(c wrkConfig) *table {
 		}
 	}
 	t.notes = append(t.notes, "-t is wrk's thread count and spool bench's GOMAXPROCS; "+
-		"per-round ÷ is the range of spool ÷ wrk over runs made back to back in one round.")
+		"per-round ÷ is the range of spool ÷ wrk over runs made back to back in one round.",
+		"Go floor: this process at GOMAXPROCS -t, one goroutine per connection writing a fixed request and "+
+			"reading the known response length (no HTTP parsing): what any Go client on blocking conns can reach here.")
 	if len(left) > 0 {
 		slices.Sort(left)
 		t.notes = append(t.notes, "Left out of the figures (errors or non-2xx responses):")
@@ -288,6 +308,9 @@ func (r *wrkResults) roundLine(round, rounds int) string {
 		fmt.Fprintf(&b, " -t %d wrk %s%s spool %s%s", th, fmtInt(w.rps), flagText(w), fmtInt(s.rps), flagText(s))
 		if w.ok() && s.ok() {
 			fmt.Fprintf(&b, " (%s)", fmtRatio(s.rps, w.rps))
+		}
+		if i < len(r.raw) && round < len(r.raw[i]) {
+			fmt.Fprintf(&b, " floor %s%s", fmtInt(r.raw[i][round].rps), flagText(r.raw[i][round]))
 		}
 	}
 	return b.String()
@@ -364,12 +387,29 @@ func runWrk(out, log io.Writer, cfg config) error {
 			}
 			res.wrk[i] = append(res.wrk[i], w)
 			res.spool[i] = append(res.spool[i], s)
+			res.raw[i] = append(res.raw[i], rawFloor(th, c.conns, c.dur, url))
 		}
 		fmt.Fprintln(log, res.roundLine(round, c.rounds))
 	}
 	res.table(c).render(out)
 	fmt.Fprintln(out, res.best())
 	return nil
+}
+
+// rawFloor runs the bench's raw-socket client at GOMAXPROCS threads: the
+// ceiling a Go client with a goroutine per connection has on this machine.
+func rawFloor(threads, conns int, d time.Duration, url string) loadRun {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+	cr, err := newCrew(nameRaw, conns, request{method: http.MethodGet, url: url})
+	if err != nil {
+		return loadRun{problem: err.Error()}
+	}
+	defer cr.close()
+	f := cr.run(d)
+	if f.err != nil {
+		return loadRun{rps: f.rps, problem: f.err.Error()}
+	}
+	return loadRun{rps: f.rps}
 }
 
 // runTool runs one load run and parses its stdout. A tool that exits with
