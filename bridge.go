@@ -71,12 +71,15 @@ func (st *state) decode(resp *http.Response, asked bool) {
 // mu serialises them, and a Close that finds a Read in progress closes the
 // raw body first to wake it.
 type decodedBody struct {
-	mu   sync.Mutex
-	raw  io.ReadCloser
-	enc  string
-	dec  io.Reader
-	zd   *zstd.Decoder // released at EOF or Close: it owns goroutines
-	left int64         // bytes still allowed; <0 means no limit
+	mu  sync.Mutex
+	raw io.ReadCloser
+	enc string
+	dec io.Reader
+	// zd is closed at EOF or Close to release its buffers early. With
+	// concurrency 1 it starts no goroutine, so the decoder of a body
+	// dropped without Close is collected with it (nothing leaks).
+	zd   *zstd.Decoder
+	left int64 // bytes still allowed; <0 means no limit
 	err  error
 }
 

@@ -3,10 +3,12 @@ package spool_test
 import (
 	"net/http"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testserver"
 	"github.com/spoolhttp/spool/internal/testutil"
@@ -52,4 +54,35 @@ func TestForgottenBodyReclaimed(t *testing.T) {
 	if _, got := testutil.Get(t, c, s.URL()); got != "a body nobody reads" {
 		t.Fatalf("after reclaim: %q", got)
 	}
+}
+
+// A zstd body dropped mid-read is reclaimed like any other: the decoder
+// starts no goroutine (concurrency 1), so nothing outlives the reclaim.
+func TestForgottenZstdBodyReclaimed(t *testing.T) {
+	enc, _ := zstd.NewWriter(nil)
+	z := string(enc.EncodeAll([]byte(strings.Repeat("zstd body ", 1<<16)), nil))
+	enc.Close()
+	s := testserver.New(t, func(c *testserver.Conn, r *testserver.Request) {
+		c.Reply(200, http.Header{"Content-Encoding": {"zstd"}}, z)
+	})
+	tr := testutil.NewTransport(t, &spool.Transport{ExtraEncodings: true})
+	before := runtime.NumGoroutine()
+	func() {
+		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 10)
+		if n, err := resp.Body.Read(buf); err != nil || string(buf[:n]) != "zstd body " {
+			t.Fatalf("read %q %v", buf[:n], err)
+		}
+		// dropped mid-body without Close
+	}()
+	testutil.WaitFor(t, "the zstd body reclaimed", func() bool {
+		runtime.GC()
+		return tr.Stats().Total.LeakedBodies == 1
+	})
+	testutil.WaitFor(t, "goroutines back to the baseline", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
 }
