@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoolhttp/spool/internal/errs"
@@ -25,15 +26,21 @@ import (
 func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options) (*http.Response, error, bool) {
 	out := st.h2Request(req, o)
 	end := func() {}
-	if d := st.t.ResponseHeaderTimeout; d > 0 {
-		// x/net has no header timeout: a timer cancels the stream's context
-		// unless the head arrives first. The context is released with the
-		// body (end), so a long-lived parent does not collect children.
+	var rt *readTimer
+	if rht, brt := st.t.ResponseHeaderTimeout, st.t.BodyReadTimeout; rht > 0 || brt > 0 {
+		// x/net has neither timeout: timers cancel the stream's context. The
+		// context is released with the body (end), so a long-lived parent
+		// does not collect children.
 		ctx, cancel := context.WithCancelCause(req.Context())
-		t := time.AfterFunc(d, func() { cancel(&TimeoutError{What: "ResponseHeaderTimeout"}) })
 		out = out.WithContext(ctx)
 		end = func() { cancel(nil) }
-		defer t.Stop()
+		if rht > 0 { // unless the head arrives first
+			t := time.AfterFunc(rht, func() { cancel(&TimeoutError{What: "ResponseHeaderTimeout"}) })
+			defer t.Stop()
+		}
+		if brt > 0 {
+			rt = &readTimer{d: brt, cancel: cancel}
+		}
 	}
 	resp, err := c.RoundTrip(out)
 	if err != nil {
@@ -46,7 +53,7 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 		return nil, err, retry
 	}
 	resp.Request = req
-	resp = st.trackH2(resp, key, end)
+	resp = st.trackH2(resp, key, end, rt)
 	st.decode(resp, o.AcceptEncoding != "")
 	return resp, nil, false
 }
@@ -83,23 +90,30 @@ type h2Body struct {
 	end     func()         // releases the stream's own context, if any
 	orig    *http.Response // x/net's, receives the trailers
 	user    *http.Response // the caller's copy
+	rt      *readTimer     // BodyReadTimeout, or nil
 	cleanup runtime.Cleanup
 }
 
-func (st *state) trackH2(resp *http.Response, key pool.Key, end func()) *http.Response {
+func (st *state) trackH2(resp *http.Response, key pool.Key, end func(), rt *readTimer) *http.Response {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		end()
 		return resp
 	}
 	user := *resp
-	b := &h2Body{rc: resp.Body, end: end, orig: resp, user: &user}
+	b := &h2Body{rc: resp.Body, end: end, orig: resp, user: &user, rt: rt}
 	user.Body = b
 	b.cleanup = runtime.AddCleanup(b, reclaimH2, h2Leak{st: st, key: key, rc: resp.Body, end: end, method: resp.Request.Method, url: resp.Request.URL})
 	return &user
 }
 
 func (b *h2Body) Read(p []byte) (int, error) {
+	if b.rt != nil {
+		b.rt.arm()
+	}
 	n, err := b.rc.Read(p)
+	if b.rt != nil {
+		err = b.rt.disarm(err)
+	}
 	if err != nil {
 		b.cleanup.Stop()
 		b.end()
@@ -114,6 +128,37 @@ func (b *h2Body) Close() error {
 	b.cleanup.Stop()
 	err := b.rc.Close()
 	b.end()
+	return err
+}
+
+// readTimer is BodyReadTimeout on an HTTP/2 body, as on HTTP/1: it runs
+// for the length of each Read and, if that Read waits longer, cancels the
+// stream's context; x/net resets the stream and the Read fails. The conn,
+// shared by other streams, lives on.
+type readTimer struct {
+	d      time.Duration
+	cancel context.CancelCauseFunc
+	t      *time.Timer
+	fired  atomic.Bool
+}
+
+func (r *readTimer) arm() {
+	if r.t == nil {
+		r.t = time.AfterFunc(r.d, func() {
+			r.fired.Store(true)
+			r.cancel(&TimeoutError{What: "BodyReadTimeout"})
+		})
+		return
+	}
+	r.t.Reset(r.d)
+}
+
+// disarm stops the timer and names the timeout in the error it caused.
+func (r *readTimer) disarm(err error) error {
+	r.t.Stop()
+	if err != nil && err != io.EOF && r.fired.Load() {
+		return &Error{Op: OpReadBody, Err: &TimeoutError{What: "BodyReadTimeout"}}
+	}
 	return err
 }
 

@@ -88,9 +88,10 @@ type Transport struct {
 	MaxConnLifetime time.Duration
 	// MaxRequestsPerConn retires a connection after this many requests. 0 → none.
 	MaxRequestsPerConn int
-	// BodyReadTimeout bounds the time between two reads of a response body
-	// making progress (golang/go#26941). 0 → none. HTTP/1 only for now;
-	// HTTP/2 bodies are bounded by the request context and PING checks.
+	// BodyReadTimeout bounds how long one Read of a response body may wait
+	// for data (golang/go#26941), so a stalled body fails with a
+	// *TimeoutError naming it while a slow but moving one goes on. 0 → none.
+	// On HTTP/2 the stream is reset and the conn lives on.
 	BodyReadTimeout time.Duration
 	// DrainLimit and DrainTimeout bound the drain done by an early
 	// Body.Close so the connection can be reused; past either, the
