@@ -11,25 +11,18 @@ import (
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/peers"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 func client(tr *spool.Transport) *http.Client { return &http.Client{Transport: tr} }
 
 func fetch(t *testing.T, c *http.Client, url string) []byte {
 	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: body: %v", url, err)
-	}
+	resp, body := testutil.Get(t, c, url)
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %s", url, resp.Status)
 	}
-	return b
+	return []byte(body)
 }
 
 // HTTP/1.1 in clear and over TLS: 20 requests on one server-side
