@@ -44,6 +44,13 @@ func TestModesBodyReadTimeout(t *testing.T) {
 		if !errors.As(err, &te) || te.What != "BodyReadTimeout" || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("stalled body: %v, want a BodyReadTimeout *TimeoutError", err)
 		}
+		var se *spool.Error
+		if !errors.As(err, &se) || se.Op != spool.OpReadBody || se.Addr == "" {
+			t.Errorf("stalled body: %v, want a *spool.Error with Op %q and the server's address", err, spool.OpReadBody)
+		}
+		if _, err := resp.Body.Read(make([]byte, 1)); !errors.Is(err, spool.ErrBodyClosed) {
+			t.Errorf("Read after Close: %v, want ErrBodyClosed", err)
+		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("the timeout took %v", d)
 		}

@@ -39,7 +39,7 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 			defer t.Stop()
 		}
 		if brt > 0 {
-			rt = &readTimer{d: brt, cancel: cancel}
+			rt = &readTimer{d: brt, cancel: cancel, addr: c.NetConn().RemoteAddr().String()}
 		}
 	}
 	resp, err := c.RoundTrip(out)
@@ -91,6 +91,7 @@ type h2Body struct {
 	orig    *http.Response // x/net's, receives the trailers
 	user    *http.Response // the caller's copy
 	rt      *readTimer     // BodyReadTimeout, or nil
+	closed  atomic.Bool    // Close was called: a failed Read is its doing
 	cleanup runtime.Cleanup
 }
 
@@ -107,12 +108,15 @@ func (st *state) trackH2(resp *http.Response, key pool.Key, end func(), rt *read
 }
 
 func (b *h2Body) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, ErrBodyClosed // as on HTTP/1
+	}
 	if b.rt != nil {
 		b.rt.arm()
 	}
 	n, err := b.rc.Read(p)
 	if b.rt != nil {
-		err = b.rt.disarm(err)
+		err = b.rt.disarm(err, b.closed.Load())
 	}
 	if err != nil {
 		b.cleanup.Stop()
@@ -125,6 +129,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 }
 
 func (b *h2Body) Close() error {
+	b.closed.Store(true)
 	b.cleanup.Stop()
 	err := b.rc.Close()
 	b.end()
@@ -138,6 +143,7 @@ func (b *h2Body) Close() error {
 type readTimer struct {
 	d      time.Duration
 	cancel context.CancelCauseFunc
+	addr   string // the server's, for the error
 	t      *time.Timer
 	fired  atomic.Bool
 }
@@ -153,11 +159,13 @@ func (r *readTimer) arm() {
 	r.t.Reset(r.d)
 }
 
-// disarm stops the timer and names the timeout in the error it caused.
-func (r *readTimer) disarm(err error) error {
+// disarm stops the timer and names the timeout in the error it caused: the
+// stream is reset, so every later Read fails with it too, unless the
+// caller closed the body.
+func (r *readTimer) disarm(err error, closed bool) error {
 	r.t.Stop()
-	if err != nil && err != io.EOF && r.fired.Load() {
-		return &Error{Op: OpReadBody, Err: &TimeoutError{What: "BodyReadTimeout"}}
+	if err != nil && err != io.EOF && r.fired.Load() && !closed {
+		return &Error{Op: OpReadBody, Addr: r.addr, Err: &TimeoutError{What: "BodyReadTimeout"}}
 	}
 	return err
 }

@@ -13,11 +13,14 @@ var pastDeadline = time.Unix(1, 0)
 // whole exchange, body included; unwatch ends that. No goroutine: a
 // context.AfterFunc runs only if ctx ends.
 //
-// The registration outlives the exchange and serves the next one when it
-// carries a context with the same Done channel (a worker's long-lived
-// context): registering and stopping an AfterFunc per request costs three
-// allocations and two locks of the parent context. Between exchanges, or
-// for an exchange on another context, the callback finds nothing to abort.
+// A context that comes back (this exchange's Done channel is the previous
+// one's: a worker's or a load tool's long-lived context) keeps its
+// registration between exchanges: registering and stopping an AfterFunc
+// per request costs three allocations and two locks of the parent context.
+// Any other context is unregistered at unwatch, as it must be: a kept
+// registration would start a goroutine when a per-request context is
+// cancelled after use, and hold a custom context's watcher goroutine and
+// the context's values while the conn sits idle.
 func (c *Conn) watch(ctx context.Context, req *http.Request) {
 	done := ctx.Done()
 	c.mu.Lock()
@@ -26,43 +29,47 @@ func (c *Conn) watch(ctx context.Context, req *http.Request) {
 	c.gen++
 	c.live = true
 	c.watching = done != nil
+	c.repeat = done != nil && done == c.lastDone
+	c.lastDone = done
 	same := done != nil && done == c.watchDone
 	old := c.stopWatch
 	if !same {
 		c.watchDone, c.stopWatch = done, nil
 	}
 	c.mu.Unlock()
-	if same {
-		if ctx.Err() != nil { // ended while the conn sat idle: the callback found nothing
-			c.abortWatched(done)
+	if !same {
+		if old != nil {
+			old()
 		}
-		return
+		if done == nil {
+			return
+		}
+		stop := context.AfterFunc(ctx, func() { c.abortWatched(done) })
+		c.mu.Lock()
+		if c.watchDone == done && c.stopWatch == nil {
+			c.stopWatch, stop = stop, nil
+		}
+		c.mu.Unlock()
+		if stop != nil { // the conn closed meanwhile and dropped the watch
+			stop()
+		}
 	}
-	if old != nil {
-		old()
-	}
-	if done == nil {
-		return
-	}
-	stop := context.AfterFunc(ctx, func() { c.abortWatched(done) })
-	c.mu.Lock()
-	if c.watchDone == done && c.stopWatch == nil {
-		c.stopWatch = stop
-		stop = nil
-	}
-	c.mu.Unlock()
-	if stop != nil { // the conn closed meanwhile and dropped the watch
-		stop()
+	if ctx.Err() != nil { // already ended: abort now, not when the callback gets to run
+		c.abortWatched(done)
 	}
 }
 
 // abortWatched is the AfterFunc: it aborts the live exchange if that
-// exchange is watching the context that ended.
+// exchange is watching the context that ended. On an idle conn it only
+// forgets the spent registration, so the ended context is not held.
 func (c *Conn) abortWatched(done <-chan struct{}) {
 	c.mu.Lock()
-	if c.watching && c.watchDone == done {
+	switch {
+	case c.watching && c.watchDone == done:
 		c.cancelled = true
 		c.nc.SetDeadline(pastDeadline)
+	case !c.watching && c.watchDone == done:
+		c.watchDone, c.stopWatch = nil, nil
 	}
 	c.mu.Unlock()
 }
@@ -115,15 +122,26 @@ func (c *Conn) Reclaim() *http.Request {
 	return req
 }
 
-// unwatch ends the exchange's exposure to its context; false means a
-// cancellation reached it and the conn's deadline is poisoned, so the conn
-// must not be reused. Under the lock, so an AfterFunc firing now either
-// lands before (and is seen) or finds nothing to abort.
+// unwatch ends the exchange's exposure to its context and to
+// AbortExchange; false means a cancellation reached it and the conn's
+// deadline is poisoned, so the conn must not be reused. Under the lock, so
+// an abort racing it either lands before (and is seen) or finds nothing to
+// abort: a Body.Close racing the Read that reached EOF must not leave a
+// past deadline on a conn going back to the pool.
 func (c *Conn) unwatch() bool {
 	c.mu.Lock()
 	c.watching = false
+	c.live = false
 	ok := !c.cancelled
+	var stop func() bool
+	if !c.repeat {
+		stop = c.stopWatch
+		c.watchDone, c.stopWatch = nil, nil
+	}
 	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	return ok
 }
 

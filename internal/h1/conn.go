@@ -97,6 +97,8 @@ type Conn struct {
 	live      bool            // exchange gen has not finished
 	req       *http.Request   // the live exchange's request, for Reclaim's report
 	watching  bool            // the live exchange may be aborted by its context
+	repeat    bool            // the live exchange's Done channel is the previous exchange's
+	lastDone  <-chan struct{} // the previous exchange's Done channel
 	watchDone <-chan struct{} // the Done channel the registration is for
 	stopWatch func() bool     // stops the registration; nil when there is none
 

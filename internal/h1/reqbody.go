@@ -127,7 +127,10 @@ func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io
 	up := uploads.Get().(*upload)
 	*up = upload{req: req, body: body, bw: bw, length: length, trace: o.Trace}
 	c.up = up
-	c.timeoutName = "ResponseHeaderTimeout"
+	c.timeoutName = ""
+	if c.cfg.ResponseHeaderTimeout > 0 { // a deadline of ours, not an abort's
+		c.timeoutName = "ResponseHeaderTimeout"
+	}
 	switch {
 	case body == nil:
 		up.flush(c)
