@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,10 @@ func TestF16_ExpectContinue(t *testing.T) {
 			srv.stop()
 			mu.Lock()
 			defer mu.Unlock()
+			// Conns log from their own goroutines: conn 0's refusal entry is
+			// written when its close arrives, which may come after conn 1's
+			// request. Order by conn (stable: a conn's own entries keep theirs).
+			slices.SortStableFunc(log, func(a, b seen) int { return a.conn - b.conn })
 			check(t, resp, took, got100, log, tr, body)
 		})
 	}
