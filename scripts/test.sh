@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# spool's whole test suite: vet, every package under the race detector,
+# spool's whole test suite: vet, every package under the race detector, the
+# allocation pins without it (they skip under -race),
 # the peer suite against real nginx/squid/dante (installed when running in
 # CI or with SPOOL_PEERS=1), then a bounded run of each fuzz target.
 set -euo pipefail
@@ -14,6 +15,15 @@ go vet ./...
 
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 30m ./...
+
+# The allocation pins skip themselves under -race (it adds allocations):
+# run them once without it, so a change that adds one fails CI.
+echo "== allocation pins (no -race)"
+if ! out=$(go test -count=1 -run 'Allocs$' -v ./... 2>&1); then
+	echo "$out"
+	exit 1
+fi
+echo "$out" | grep -E '^--- |allocations per'
 
 if [ -f bench/go.mod ]; then
 	echo "== bench module (vet + tests)"
