@@ -44,16 +44,26 @@ func serve(srv net.Conn, responses ...string) {
 // the conn may be reused.
 func exchange(t *testing.T, c *Conn, method string) (string, bool) {
 	t.Helper()
-	if err := c.Reserve(); err != nil {
-		t.Fatal(err)
-	}
 	req, _ := http.NewRequest(method, "http://h.test/", nil)
-	resp, err := c.RoundTrip(req, &Options{})
+	body, reuse, err := exchangeReq(t, c, req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return body, reuse
+}
+
+// exchangeReq reserves c, runs req and reads the body in 3-byte reads; it
+// returns the body, whether the conn may be reused, and the first error.
+func exchangeReq(t *testing.T, c *Conn, req *http.Request) (string, bool, error) {
+	t.Helper()
+	if err := c.Reserve(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RoundTrip(req, &Options{}); err != nil {
+		return "", false, err
+	}
 	if !c.HasBody() {
-		return "", c.Reusable()
+		return "", c.Reusable(), nil
 	}
 	var b strings.Builder
 	buf := make([]byte, 3)
@@ -64,11 +74,11 @@ func exchange(t *testing.T, c *Conn, method string) (string, bool) {
 			break
 		}
 		if err != nil {
-			t.Fatal(err)
+			c.FinishBody()
+			return b.String(), false, err
 		}
 	}
-	_ = resp
-	return b.String(), c.FinishBody()
+	return b.String(), c.FinishBody(), nil
 }
 
 // The keep-alive decision needs both sides' consent, a clean framed end

@@ -13,20 +13,9 @@ import (
 // RoundTrip error instead of failing.
 func exchangeCtx(t *testing.T, c *Conn, ctx context.Context) (reuse bool, err error) {
 	t.Helper()
-	if err := c.Reserve(); err != nil {
-		t.Fatal(err)
-	}
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://h.test/", nil)
-	if _, err := c.RoundTrip(req, &Options{}); err != nil {
-		return false, err
-	}
-	buf := make([]byte, 16)
-	for {
-		if _, err := c.ReadBody(buf); err != nil {
-			break
-		}
-	}
-	return c.FinishBody(), nil
+	_, reuse, err = exchangeReq(t, c, req)
+	return reuse, err
 }
 
 // One AfterFunc serves every exchange on a worker's long-lived context; a
