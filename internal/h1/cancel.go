@@ -131,7 +131,7 @@ func (c *Conn) Reclaim() *http.Request {
 func (c *Conn) unwatch() bool {
 	c.mu.Lock()
 	c.watching = false
-	c.live = false
+	c.live, c.req = false, nil
 	ok := !c.cancelled
 	var stop func() bool
 	if !c.repeat {

@@ -106,9 +106,6 @@ func (c *Conn) release() {
 		uploads.Put(c.up)
 		c.up = nil
 	}
-	c.mu.Lock()
-	c.live = false
-	c.req = nil
-	c.mu.Unlock()
-	c.inFlight.Store(0)
+	c.inFlight.Store(0) // live and req were cleared by unwatch, under its lock
+
 }

@@ -9,6 +9,18 @@ import (
 	"time"
 )
 
+// pipeConn is a Conn over an in-memory pipe whose server answers each
+// request with the next of responses; it is closed with the test.
+func pipeConn(t *testing.T, responses ...string) *Conn {
+	cli, srv := net.Pipe()
+	go serve(srv, responses...)
+	c := New(cli, &Config{}, time.Now())
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+const okResp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
 // exchangeCtx is exchange with a request context; it returns the
 // RoundTrip error instead of failing.
 func exchangeCtx(t *testing.T, c *Conn, ctx context.Context) (reuse bool, err error) {
@@ -22,11 +34,7 @@ func exchangeCtx(t *testing.T, c *Conn, ctx context.Context) (reuse bool, err er
 // cancellation while the conn is idle poisons nothing, and the next request
 // on the ended context fails.
 func TestWatchReusedAcrossExchanges(t *testing.T) {
-	cli, srv := net.Pipe()
-	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	go serve(srv, ok, ok, ok)
-	c := New(cli, &Config{}, time.Now())
-	defer c.Close()
+	c := pipeConn(t, okResp, okResp, okResp)
 
 	a, cancelA := context.WithCancel(context.Background())
 	for i := range 2 {
@@ -51,10 +59,7 @@ func TestWatchReusedAcrossExchanges(t *testing.T) {
 
 // A later exchange on the same context is still aborted by it.
 func TestWatchReusedContextAbortsBlockedRead(t *testing.T) {
-	cli, srv := net.Pipe()
-	go serve(srv, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") // then reads, never answers
-	c := New(cli, &Config{}, time.Now())
-	defer c.Close()
+	c := pipeConn(t, okResp) // then reads, never answers
 	ctx, cancel := context.WithCancel(context.Background())
 	if reuse, err := exchangeCtx(t, c, ctx); err != nil || !reuse {
 		t.Fatalf("first exchange: reuse %v err %v", reuse, err)
@@ -81,10 +86,7 @@ func TestWatchReusedContextAbortsBlockedRead(t *testing.T) {
 // Close drops the registration, so a long-lived context does not keep a
 // closed conn reachable.
 func TestCloseDropsWatch(t *testing.T) {
-	cli, srv := net.Pipe()
-	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	go serve(srv, ok, ok)
-	c := New(cli, &Config{}, time.Now())
+	c := pipeConn(t, okResp, okResp)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range 2 { // the second exchange on the same context keeps its registration
@@ -110,11 +112,7 @@ func TestCloseDropsWatch(t *testing.T) {
 // cancel after use must not start a goroutine, and an idle conn must not
 // hold it.
 func TestWatchPerRequestContextUnregistered(t *testing.T) {
-	cli, srv := net.Pipe()
-	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	go serve(srv, ok, ok)
-	c := New(cli, &Config{}, time.Now())
-	defer c.Close()
+	c := pipeConn(t, okResp, okResp)
 	for i := range 2 {
 		ctx, cancel := context.WithCancel(context.Background())
 		if reuse, err := exchangeCtx(t, c, ctx); err != nil || !reuse {
@@ -130,11 +128,7 @@ func TestWatchPerRequestContextUnregistered(t *testing.T) {
 // A kept registration whose context ends while the conn is idle is
 // forgotten, so the ended context is not held by the conn.
 func TestWatchEndedWhileIdleIsForgotten(t *testing.T) {
-	cli, srv := net.Pipe()
-	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	go serve(srv, ok, ok)
-	c := New(cli, &Config{}, time.Now())
-	defer c.Close()
+	c := pipeConn(t, okResp, okResp)
 	ctx, cancel := context.WithCancel(context.Background())
 	for range 2 {
 		if reuse, err := exchangeCtx(t, c, ctx); err != nil || !reuse {
@@ -165,11 +159,7 @@ func TestWatchEndedWhileIdleIsForgotten(t *testing.T) {
 // is clean, an abort of that exchange is a no-op, so no past deadline rides
 // back into the pool on a conn judged reusable.
 func TestAbortAfterUnwatchIsNoOp(t *testing.T) {
-	cli, srv := net.Pipe()
-	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	go serve(srv, ok, ok)
-	c := New(cli, &Config{}, time.Now())
-	defer c.Close()
+	c := pipeConn(t, okResp, okResp)
 	if err := c.Reserve(); err != nil {
 		t.Fatal(err)
 	}
