@@ -100,15 +100,7 @@ func TestF4_SlowBody(t *testing.T) {
 			if !errors.Is(err, context.Canceled) || !strings.HasPrefix(want, string(b)) || len(b) == 0 {
 				t.Errorf("read %d bytes, err %v; want a prefix and context.Canceled", len(b), err)
 			}
-			synctest.Wait()
-			select {
-			case <-gone:
-			default:
-				t.Error("server did not see the conn closed after the cancel")
-			}
-			if k := held(tr); k != 0 {
-				t.Errorf("transport holds %d conns", k)
-			}
+			checkConnGone(t, gone, tr, "server did not see the conn closed after the cancel")
 		})
 	})
 	t.Run("close-during-read", func(t *testing.T) {
@@ -141,15 +133,7 @@ func TestF4_SlowBody(t *testing.T) {
 			if took := time.Since(start); took != 0 {
 				t.Errorf("the blocked Read returned %v after Close", took)
 			}
-			synctest.Wait()
-			select {
-			case <-gone:
-			default:
-				t.Error("server did not see the conn closed")
-			}
-			if k := held(tr); k != 0 {
-				t.Errorf("transport holds %d conns", k)
-			}
+			checkConnGone(t, gone, tr, "server did not see the conn closed")
 		})
 	})
 	t.Run("BodyReadTimeout", func(t *testing.T) {
@@ -179,15 +163,23 @@ func TestF4_SlowBody(t *testing.T) {
 			if !errors.As(err, &se) || se.Op != spool.OpReadBody {
 				t.Errorf("err %v: want Op %q", err, spool.OpReadBody)
 			}
-			synctest.Wait()
-			select {
-			case <-gone:
-			default:
-				t.Error("server did not see the conn closed after the timeout")
-			}
-			if k := held(tr); k != 0 {
-				t.Errorf("transport holds %d conns", k)
-			}
+			checkConnGone(t, gone, tr, "server did not see the conn closed after the timeout")
 		})
 	})
+}
+
+// checkConnGone waits for the bubble to settle, then checks that the
+// server saw its conn closed (what says why otherwise) and that the
+// transport holds no conn.
+func checkConnGone(t *testing.T, gone <-chan time.Time, tr *spool.Transport, what string) {
+	t.Helper()
+	synctest.Wait()
+	select {
+	case <-gone:
+	default:
+		t.Error(what)
+	}
+	if k := held(tr); k != 0 {
+		t.Errorf("transport holds %d conns", k)
+	}
 }
