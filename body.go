@@ -57,6 +57,8 @@ func (b *body) Read(p []byte) (int, error) {
 	case err != nil:
 		if b.closing.Load() {
 			err = ErrBodyClosed // Close interrupted this Read: not a timeout
+		} else {
+			err = publicBodyErr(err)
 		}
 		b.c.FinishBody()
 		b.end(false, pool.ReasonBroken, err)
@@ -105,5 +107,5 @@ func (b *body) end(reusable bool, reason pool.CloseReason, err error) {
 	b.st.checkin(b.r, b.c, reusable, b.trace, reason)
 }
 
-// ErrBodyClosed is returned by Read after Close.
-var ErrBodyClosed = errors.New("spool: read on closed response body")
+// ErrBodyClosed is returned by Read after Close; its text is net/http's.
+var ErrBodyClosed = errors.New("http: read on closed response body")

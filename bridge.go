@@ -10,6 +10,8 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/spoolhttp/spool/internal/errs"
 )
 
 // ErrDecompressedTooLarge: a transparently decompressed body passed
@@ -106,8 +108,9 @@ func (d *decodedBody) Read(p []byte) (int, error) {
 		d.left -= int64(n)
 	}
 	if err != nil {
-		if err != io.EOF {
-			err = &Error{Op: OpDecode, Err: err}
+		if err != io.EOF && d.enc != "gzip" {
+			// zstd and br are spool's own; net/http returns gzip's errors as they are.
+			err = errs.Wrap(OpDecode, "", false, err)
 		}
 		d.fail(err)
 	}
@@ -142,10 +145,10 @@ func (d *decodedBody) open() error {
 	case "br":
 		d.dec = brotli.NewReader(d.raw)
 	}
-	if err != nil {
-		return &Error{Op: OpDecode, Err: err}
+	if err != nil && d.enc != "gzip" {
+		return errs.Wrap(OpDecode, "", false, err)
 	}
-	return nil
+	return err // gzip's own, as net/http returns it (io.ErrUnexpectedEOF for a cut header)
 }
 
 func (d *decodedBody) Close() error {

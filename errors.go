@@ -10,11 +10,21 @@ import (
 	"github.com/spoolhttp/spool/internal/wire"
 )
 
-// Error is every failed request's error: Op names the phase (OpDial,
-// OpProxy, OpTLS, OpPoolWait, OpWrite, OpAwaitHeaders, OpReadBody, ...),
-// Addr the remote address, Reused whether the conn had served before.
-// Timeout() reports deadlines; errors.Is(err, context.DeadlineExceeded)
-// holds for every deadline, spool's own included.
+// Errors read like net/http's (DESIGN decision 7, neterr.go): where
+// net/http returns a public type or sentinel (*net.OpError, *net.DNSError
+// inside one, TLS and x509 errors, context.Canceled and DeadlineExceeded,
+// io.EOF and io.ErrUnexpectedEOF, the request body's own error), spool
+// returns the same, unwrapped; where net/http returns its own error, spool's
+// has the same text and the same Timeout and Temporary (InvalidRequestError,
+// TimeoutError, ProxyError, ProtocolError, HeaderLimitError).
+
+// Error is spool's error for what net/http has no error for: waiting for
+// a conn (ErrWaitQueueFull, ErrTransportClosed), BodyReadTimeout and
+// DrainTimeout, MaxDecompressedBytes, zstd and br decoding, and protocol
+// violations net/http accepts. Op names the phase (OpPoolWait, OpReadBody,
+// OpDecode, OpAwaitHeaders, ...), Addr the remote address, Reused whether
+// the conn had served before. It is a net.Error: Timeout() reports
+// deadlines and errors.Is(err, context.DeadlineExceeded) holds for them.
 type Error = errs.Error
 
 // Phases, for Error.Op.
@@ -31,27 +41,40 @@ const (
 )
 
 type (
-	// TimeoutError is one of spool's own timeouts (ResponseHeaderTimeout,
-	// BodyReadTimeout, TLSHandshakeTimeout, ...); What names it.
+	// TimeoutError is one of spool's timeouts (ResponseHeaderTimeout,
+	// BodyReadTimeout, TLSHandshakeTimeout, ...); What names it. Those
+	// net/http has too are returned unwrapped with net/http's text
+	// ("net/http: timeout awaiting response headers", "net/http: TLS
+	// handshake timeout"); spool's own inside an *Error.
 	TimeoutError = errs.TimeoutError
 	// ProtocolError: the server's bytes broke HTTP/1.1 syntax or framing.
-	// The conn is closed and the request is never retried.
+	// The conn is closed and the request is never retried. Where net/http
+	// fails on the same bytes the text is net/http's, inside its
+	// "net/http: HTTP/1.x transport connection broken: " while the head is
+	// read; where only spool refuses (internal/wire/doc.go) it comes in an
+	// *Error.
 	ProtocolError = wire.ProtocolError
-	// HeaderLimitError: the response head passed MaxResponseHeaderBytes.
+	// HeaderLimitError: the response head passed MaxResponseHeaderBytes
+	// (net/http's text, inside its "connection broken" wrapper).
 	HeaderLimitError = wire.HeaderLimitError
 	// InvalidRequestError: the request cannot be sent as it is (returned
 	// before anything is dialed or written).
 	InvalidRequestError = wire.InvalidRequestError
 	// ProxyError: the proxy refused the CONNECT; StatusCode is its answer.
+	// Its text is net/http's: the reason phrase ("Forbidden"), or "unknown
+	// status code".
 	ProxyError = dial.ProxyError
-	// NoResponseError: the conn died before any response byte.
+	// NoResponseError: the conn died before any response byte (internal:
+	// RoundTrip returns its cause, as net/http does).
 	NoResponseError = errs.NoResponseError
 )
 
 var (
-	// ErrNoResponse matches (errors.Is) a request whose conn died before
-	// any response byte and that could not be retried transparently, such
-	// as a POST without GetBody on a conn the server had just closed.
+	// ErrNoResponse is what NoResponseError matches inside spool.
+	//
+	// Deprecated: RoundTrip returns net/http's error for a conn lost
+	// before any response byte, the conn's own (io.EOF, a *net.OpError
+	// reset), so errors.Is(err, ErrNoResponse) no longer holds for it.
 	ErrNoResponse = errs.ErrNoResponse
 	// ErrWaitQueueFull: MaxConnWaiters callers already wait for the host.
 	ErrWaitQueueFull = pool.ErrWaitQueueFull

@@ -50,7 +50,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !reached {
 			closeReqBody(cur) // a conn that got the request closed its body
 		}
-		return nil, err
+		return nil, publicErr(req, err, o.H2) // decisions above are taken: net/http's shape now
 	}
 	return resp, nil
 }
@@ -152,21 +152,24 @@ func closeReqBody(req *http.Request) {
 	}
 }
 
-// validate rejects what cannot be sent, before anything is dialed.
+// validate rejects what cannot be sent, before anything is dialed, with
+// net/http's texts (DESIGN decision 7).
 func validate(req *http.Request) error {
 	if req.URL == nil {
-		return &Error{Op: OpValidate, Err: errors.New("nil Request.URL")}
+		return errNilURL
 	}
 	if req.Header == nil {
-		return &Error{Op: OpValidate, Err: errors.New("nil Request.Header")}
+		return errNilHeader
 	}
 	switch req.URL.Scheme {
 	case "http", "https":
 	default:
-		return &Error{Op: OpValidate, Err: errors.New("unsupported protocol scheme " + quoteShort(req.URL.Scheme))}
+		return &InvalidRequestError{Field: "URL.Scheme", Reason: "unsupported protocol scheme " + quoteShort(req.URL.Scheme)}
 	}
-	if err := wire.ValidateRequest(req); err != nil {
-		return &Error{Op: OpValidate, Err: err}
-	}
-	return nil
+	return wire.ValidateRequest(req)
 }
+
+var (
+	errNilURL    = &InvalidRequestError{Field: "URL", Reason: "http: nil Request.URL"}
+	errNilHeader = &InvalidRequestError{Field: "Header", Reason: "http: nil Request.Header"}
+)

@@ -35,7 +35,7 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 		out = out.WithContext(ctx)
 		end = func() { cancel(nil) }
 		if rht > 0 { // unless the head arrives first
-			t := time.AfterFunc(rht, func() { cancel(&TimeoutError{What: "ResponseHeaderTimeout"}) })
+			t := time.AfterFunc(rht, func() { cancel(&TimeoutError{What: errs.ResponseHeaderTimeout}) })
 			defer t.Stop()
 		}
 		if brt > 0 {
@@ -119,6 +119,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		err = b.rt.disarm(err, b.closed.Load())
 	}
 	if err != nil {
+		err = publicBodyErr(err)
 		b.cleanup.Stop()
 		b.end()
 		if err == io.EOF && b.user.Trailer == nil {

@@ -47,7 +47,7 @@ func (st *state) route(req *http.Request) (*route, error) {
 	if st.t.Proxy != nil {
 		u, err := st.t.Proxy(req)
 		if err != nil {
-			return nil, &Error{Op: OpProxy, Err: err}
+			return nil, err // as net/http returns it
 		}
 		proxyURL = u
 	}

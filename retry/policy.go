@@ -180,7 +180,10 @@ func isHostNotFound(err error) bool {
 }
 
 // notSent reports errors that prove no byte of the request reached the
-// server: it failed before or while the connection was being set up.
+// server: it failed before or while the connection was being set up. A
+// spool.Transport returns these as net/http does (a *net.OpError "dial" or
+// "proxyconnect", the TLS handshake timeout) or, for what net/http has no
+// error for, as a *spool.Error naming the phase (a pool wait).
 func notSent(err error) bool {
 	var e *errs.Error
 	if errors.As(err, &e) {
@@ -190,7 +193,11 @@ func notSent(err error) bool {
 		}
 	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
+		return true
+	}
+	var te *errs.TimeoutError
+	if errors.As(err, &te) && te.What == errs.TLSHandshakeTimeout {
 		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)
@@ -230,7 +237,7 @@ func transientCause(err error) string {
 		// peer as a *net.OpError with Op "remote error", and a refused
 		// handshake is not transient.
 		switch op.Op {
-		case "dial", "read", "write":
+		case "dial", "proxyconnect", "read", "write":
 			return "network error"
 		}
 	}

@@ -41,7 +41,26 @@ type ProxyError struct {
 	Status     string // e.g. "407 Proxy Authentication Required"
 }
 
-func (e *ProxyError) Error() string { return "proxy refused CONNECT: " + e.Status }
+// Error is net/http's text for the same refusal: the reason phrase, or
+// "unknown status code" when the status line has none.
+func (e *ProxyError) Error() string {
+	if _, reason, ok := strings.Cut(e.Status, " "); ok && reason != "" {
+		return reason
+	}
+	return "unknown status code"
+}
+
+// proxyConnect marks a failure to reach the proxy itself (its TCP dial or
+// its TLS) as net/http does: a *net.OpError with Op "proxyconnect" around
+// the cause (golang/go#16997), inside the phase's *errs.Error.
+func proxyConnect(err error) error {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return &net.OpError{Op: "proxyconnect", Net: "tcp", Err: err}
+	}
+	return &errs.Error{Op: e.Op, Addr: e.Addr, Reused: e.Reused,
+		Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Err: e.Err}}
+}
 
 // safeStatus keeps a proxy's status line printable and short: it is the
 // peer's bytes and ends up in logs (CVE-2026-42507).
@@ -68,12 +87,12 @@ func (d *Dialer) viaHTTPProxy(ctx context.Context, t Target) (Result, error) {
 	}
 	conn, err := d.dialTCP(ctx, paddr)
 	if err != nil {
-		return Result{}, err
+		return Result{}, proxyConnect(err)
 	}
 	res := Result{Conn: conn}
 	if t.Proxy.Scheme == "https" {
 		if res, err = d.clientTLS(ctx, conn, paddr, true); err != nil {
-			return Result{}, err
+			return Result{}, proxyConnect(err)
 		}
 	}
 	if t.Scheme == "http" {

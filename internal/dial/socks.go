@@ -53,7 +53,7 @@ func (d *Dialer) viaSOCKS(ctx context.Context, t Target) (Result, error) {
 	// negotiation and it clears the deadlines it set.
 	if _, err := sd.(proxy.ContextDialer).DialContext(ctx, "tcp", dest); err != nil {
 		if fwd.err != nil {
-			return Result{}, fwd.err // reaching the proxy failed: Op dial
+			return Result{}, proxyConnect(fwd.err) // reaching the proxy failed: Op dial
 		}
 		return Result{}, &errs.Error{Op: errs.OpProxy, Addr: paddr, Err: err}
 	}

@@ -54,7 +54,9 @@ func (d *Dialer) dialTCP(ctx context.Context, addr string) (net.Conn, error) {
 
 	ips, err := d.lookup(ctx, host)
 	if err != nil {
-		return nil, &errs.Error{Op: errs.OpDial, Addr: addr, Err: err}
+		// The shape net.Dialer gives a failed lookup, so callers that
+		// assert it (as on net/http) find the same (DESIGN decision 7).
+		return nil, &errs.Error{Op: errs.OpDial, Addr: addr, Err: &net.OpError{Op: "dial", Net: "tcp", Err: err}}
 	}
 	trace := httptrace.ContextClientTrace(ctx)
 	nd := net.Dialer{KeepAlive: DefaultKeepAlive}

@@ -70,7 +70,7 @@ func (d *Dialer) handshake(ctx context.Context, tc *tls.Conn, addr string) (tls.
 	err := tc.HandshakeContext(hctx)
 	if err != nil && ctx.Err() == nil && hctx.Err() != nil {
 		// Our timeout fired, not the caller's context: say which setting.
-		err = &errs.TimeoutError{What: "TLSHandshakeTimeout"}
+		err = &errs.TimeoutError{What: errs.TLSHandshakeTimeout}
 	}
 	if err != nil {
 		tc.Close()

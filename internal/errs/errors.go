@@ -47,6 +47,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Temporary mirrors Timeout, as net/http's own errors do, so *Error is a
+// net.Error.
+func (e *Error) Temporary() bool { return e.Timeout() }
+
 // Timeout reports whether the failure was a deadline: a context deadline,
 // one of spool's own timeouts, or a net.Error that says so.
 func (e *Error) Timeout() bool {
@@ -60,12 +64,37 @@ func (e *Error) Timeout() bool {
 // TimeoutError is one of spool's own timeouts firing (ResponseHeaderTimeout,
 // the body read timeout, TLSHandshakeTimeout, ...). It matches
 // context.DeadlineExceeded and os.ErrDeadlineExceeded with errors.Is so
-// callers test every deadline the same way.
+// callers test every deadline the same way. It is a net.Error whose
+// Timeout and Temporary are true, as net/http's timeout errors are.
 type TimeoutError struct {
 	What string // the setting that fired, e.g. "ResponseHeaderTimeout"
 }
 
-func (e *TimeoutError) Error() string   { return e.What + " exceeded" }
+// Settings whose timeouts net/http has too, with net/http's texts for them
+// (DESIGN decision 7: callers and libraries match these texts).
+const (
+	ResponseHeaderTimeout = "ResponseHeaderTimeout"
+	TLSHandshakeTimeout   = "TLSHandshakeTimeout"
+)
+
+// StdText reports net/http's text for the same timeout, or "" when
+// net/http has no such timeout (BodyReadTimeout, DrainTimeout).
+func (e *TimeoutError) StdText() string {
+	switch e.What {
+	case ResponseHeaderTimeout:
+		return "net/http: timeout awaiting response headers"
+	case TLSHandshakeTimeout:
+		return "net/http: TLS handshake timeout"
+	}
+	return ""
+}
+
+func (e *TimeoutError) Error() string {
+	if s := e.StdText(); s != "" {
+		return s
+	}
+	return e.What + " exceeded"
+}
 func (e *TimeoutError) Timeout() bool   { return true }
 func (e *TimeoutError) Temporary() bool { return true }
 func (e *TimeoutError) Is(target error) bool {

@@ -191,8 +191,19 @@ type countWriter struct{ c *Conn }
 func (w *countWriter) Write(p []byte) (int, error) {
 	n, err := w.c.nc.Write(p)
 	w.c.written.Add(int64(n))
+	if err != nil {
+		err = &WriteError{Err: err}
+	}
 	return n, err
 }
+
+// WriteError is the socket refusing a write of the request. It tells a
+// broken conn apart from a failing request body (whose error net/http
+// returns as it is): both reach RoundTrip through the same copy.
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
 
 func (cfg *Config) maxHeader() int {
 	if cfg.MaxHeaderBytes > 0 {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -128,19 +127,15 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 	return resp, nil
 }
 
-// noResponse classifies a failure to get any response byte: on a reused
-// conn, EOF or reset is the keep-alive race and may be retried above.
+// noResponse classifies a failure to get any response byte, other than
+// a cancellation or a timeout: a NoResponseError (on a reused conn, the
+// keep-alive race, which may be retried above). Its cause is what net/http
+// returns for it, the conn's own error, io.EOF included (golang/go#16465).
 func (c *Conn) noResponse(err error) error {
 	if c.isAborted() || errors.Is(err, os.ErrDeadlineExceeded) {
 		return &phaseErr{errs.OpAwaitHeaders, err}
 	}
-	if c.reused && (err == io.EOF || isConnReset(err)) {
-		return &errs.NoResponseError{Err: err, Wrote: c.written.Load() > 0}
-	}
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return &phaseErr{errs.OpAwaitHeaders, err}
+	return &errs.NoResponseError{Err: err, Wrote: c.written.Load() > 0}
 }
 
 // isConnReset: the peer reset or closed the socket under us.

@@ -44,11 +44,11 @@ func (w *ChunkedWriter) Write(p []byte) (int, error) {
 func (w *ChunkedWriter) Close(trailer http.Header) error {
 	for k, vv := range trailer {
 		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidTrailerHeader(k) {
-			return invalidReq("Trailer", "invalid trailer field", k)
+			return invalidReq("Trailer", "net/http: invalid trailer field name", k)
 		}
 		for _, v := range vv {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return invalidReq("Trailer", "invalid value for trailer field", k)
+				return invalidReq("Trailer", "net/http: invalid trailer field value for", k)
 			}
 		}
 	}

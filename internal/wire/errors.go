@@ -21,11 +21,47 @@ type ProtocolError struct {
 	Detail string // offending bytes, quoted and truncated (see quoteDetail)
 }
 
+// Error is net/http's text for a fault net/http detects too (DESIGN
+// decision 7), else spool's "http/1.1 protocol error: reason: detail".
 func (e *ProtocolError) Error() string {
+	if std, ok := stdTexts[e.Reason]; ok {
+		if e.Detail == "" {
+			return std
+		}
+		return std + " " + e.Detail
+	}
 	if e.Detail == "" {
 		return "http/1.1 protocol error: " + e.Reason
 	}
 	return "http/1.1 protocol error: " + e.Reason + ": " + e.Detail
+}
+
+// Std reports whether net/http fails on the same bytes (its text is then
+// the error's); the other faults are those where spool is stricter.
+func (e *ProtocolError) Std() bool {
+	_, ok := stdTexts[e.Reason]
+	return ok
+}
+
+// stdTexts maps a Reason to net/http's message for the same fault, which
+// the quoted detail follows. Reasons missing here are faults net/http
+// accepts (listed in doc.go).
+var stdTexts = map[string]string{
+	"malformed HTTP status line":                  "malformed HTTP response",
+	"malformed HTTP status code":                  "malformed HTTP status code",
+	"malformed HTTP version":                      "malformed HTTP version",
+	"malformed header: missing colon":             "malformed MIME header: missing colon:",
+	"malformed header: leading whitespace":        "malformed MIME header initial line:",
+	"invalid byte in header field name":           "malformed MIME header line:",
+	"empty header field name":                     "malformed MIME header line:",
+	"invalid byte in header field value":          "malformed MIME header line:",
+	"invalid Content-Length":                      "bad Content-Length",
+	"multiple differing Content-Length values":    "http: message cannot contain multiple Content-Length headers; got",
+	"unsupported Transfer-Encoding":               "unsupported transfer encoding:",
+	"missing CRLF after chunk data":               "malformed chunked encoding",
+	"chunk size line too long":                    "header line too long",
+	"invalid chunk size":                          "invalid byte in chunk length",
+	"chunked encoding contains too much non-data": "chunked encoding contains too much non-data",
 }
 
 // protoErr builds a *ProtocolError quoting the offending bytes.
@@ -67,26 +103,36 @@ func (e *HeaderLimitError) Error() string {
 	if e.Trailer {
 		return "response trailer exceeds its limit (" + strconv.Itoa(e.Limit) + " bytes)"
 	}
-	return "response header exceeds MaxResponseHeaderBytes (" + strconv.Itoa(e.Limit) + " bytes)"
+	// net/http's text (DESIGN decision 7).
+	return "net/http: server response headers exceeded " + strconv.Itoa(e.Limit) + " bytes; aborted"
 }
 
 // InvalidRequestError: the caller's request cannot be sent (bad method,
 // header name or value with CR/LF/NUL, bad host). ValidateRequest returns it
-// before any byte is written.
+// before any byte is written. Its text is net/http's for the same fault
+// (`net/http: invalid header field name "k"`), so code and libraries that
+// match net/http's texts keep working (DESIGN decision 7).
 type InvalidRequestError struct {
 	Field  string // what is wrong: "Method", "Host", "URL", "Header", "Trailer"
-	Reason string // fixed text, plus the quoted offending name where useful
+	Reason string // the message, net/http's text with the offending name quoted
 }
 
-func (e *InvalidRequestError) Error() string {
-	return "invalid request: " + e.Field + ": " + e.Reason
-}
+func (e *InvalidRequestError) Error() string { return e.Reason }
 
-// invalidReq builds an *InvalidRequestError; what is the caller's value,
-// quoted and truncated like a ProtocolError detail.
-func invalidReq(field, reason, what string) *InvalidRequestError {
+// invalidReq builds an *InvalidRequestError: text is net/http's message,
+// what the caller's value, quoted as %q does (bounded, CVE-2026-42507).
+func invalidReq(field, text, what string) *InvalidRequestError {
 	if what != "" {
-		reason += " " + quoteDetail([]byte(what))
+		text += " " + quoteName(what)
 	}
-	return &InvalidRequestError{Field: field, Reason: reason}
+	return &InvalidRequestError{Field: field, Reason: text}
+}
+
+// quoteName quotes a caller's name as net/http's %q does (printable
+// Unicode kept, control bytes escaped), truncated to maxDetailBytes.
+func quoteName(s string) string {
+	if len(s) > maxDetailBytes {
+		return strconv.Quote(s[:maxDetailBytes]) + "..."
+	}
+	return strconv.Quote(s)
 }

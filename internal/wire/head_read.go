@@ -150,7 +150,7 @@ func checkStatusPrefix(buf []byte) error {
 // firstLine returns buf up to its first LF, for error details.
 func firstLine(buf []byte) []byte {
 	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-		return buf[:i]
+		buf = buf[:i]
 	}
-	return buf
+	return bytes.TrimSuffix(buf, []byte("\r"))
 }

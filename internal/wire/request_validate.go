@@ -15,14 +15,14 @@ import (
 // byte. The error is an *InvalidRequestError.
 func ValidateRequest(req *http.Request) error {
 	if req == nil {
-		return invalidReq("Request", "nil request", "")
+		return invalidReq("Request", "http: nil Request", "")
 	}
 	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) {
 		// method = token (RFC 9110 §9.1).
-		return invalidReq("Method", "not a token:", req.Method)
+		return invalidReq("Method", "net/http: invalid method", req.Method)
 	}
 	if req.URL == nil {
-		return invalidReq("URL", "nil URL", "")
+		return invalidReq("URL", "http: nil Request.URL", "")
 	}
 	if _, err := sendHost(req); err != nil {
 		return err
@@ -32,7 +32,7 @@ func ValidateRequest(req *http.Request) error {
 		// req.Host overrides the header: it must be as clean
 		// (CVE-2023-29406 through the proxy path).
 		if h, err := httpguts.PunycodeHostPort(req.URL.Host); err != nil || !httpguts.ValidHostHeader(h) {
-			return invalidReq("URL.Host", "invalid byte in host:", req.URL.Host)
+			return invalidReq("URL.Host", "http: invalid Host header", "")
 		}
 	}
 	if err := validateTarget(req); err != nil {
@@ -47,7 +47,7 @@ func ValidateRequest(req *http.Request) error {
 	for k := range req.Trailer {
 		if isFramingField(k) {
 			// Framing fields cannot be trailers (RFC 9110 §6.5.1); net/http refuses them too.
-			return invalidReq("Trailer", "framing field not allowed as trailer:", k)
+			return invalidReq("Trailer", "invalid Trailer key", k)
 		}
 	}
 	return nil
@@ -63,14 +63,14 @@ func sendHost(req *http.Request) (string, error) {
 		host = req.URL.Host
 	}
 	if host == "" {
-		return "", invalidReq("Host", "missing host", "")
+		return "", invalidReq("Host", "http: no Host in request URL", "")
 	}
 	host, err := httpguts.PunycodeHostPort(host)
 	if err != nil {
-		return "", invalidReq("Host", "invalid international host:", host)
+		return "", invalidReq("Host", "http: invalid Host header", "")
 	}
 	if !httpguts.ValidHostHeader(host) {
-		return "", invalidReq("Host", "invalid byte in host:", host)
+		return "", invalidReq("Host", "http: invalid Host header", "")
 	}
 	return removeZone(host), nil
 }
@@ -98,7 +98,7 @@ func validateTarget(req *http.Request) error {
 	u := req.URL
 	for _, part := range [...]string{u.Opaque, u.RawQuery, u.Scheme} {
 		if !validTargetPart(part) {
-			return invalidReq("URL", "control byte or space in request target:", part)
+			return invalidReq("URL", "net/http: can't write control character in Request.URL", "")
 		}
 	}
 	return nil
@@ -118,11 +118,11 @@ func validTargetPart(s string) bool {
 func validateFields(what string, h http.Header) error {
 	for k, vv := range h {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return invalidReq(what, "invalid field name", k)
+			return invalidReq(what, "net/http: invalid "+strings.ToLower(what)+" field name", k)
 		}
 		for _, v := range vv {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return invalidReq(what, "invalid value for field", k)
+				return invalidReq(what, "net/http: invalid "+strings.ToLower(what)+" field value for", k)
 			}
 		}
 	}

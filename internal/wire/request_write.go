@@ -38,7 +38,7 @@ func WriteRequestHead(bw *bufio.Writer, req *http.Request, o *HeadOptions) error
 		o = &HeadOptions{}
 	}
 	if req.URL == nil {
-		return invalidReq("URL", "nil URL", "")
+		return invalidReq("URL", "http: nil Request.URL", "")
 	}
 	host, err := sendHost(req)
 	if err != nil {
@@ -213,13 +213,13 @@ func (w *headWriter) trailerNames(t http.Header) {
 // values writes one line per value of k, trimming OWS like net/http.
 func (w *headWriter) values(k string, vv []string) {
 	if !httpguts.ValidHeaderFieldName(k) {
-		w.refuse("invalid field name", k)
+		w.refuse("net/http: invalid header field name", k)
 		return
 	}
 	for _, v := range vv {
 		v = trimOWS(v)
 		if !httpguts.ValidHeaderFieldValue(v) {
-			w.refuse("invalid value for field", k)
+			w.refuse("net/http: invalid header field value for", k)
 			return
 		}
 		w.bw.WriteString(k)

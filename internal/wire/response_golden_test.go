@@ -202,7 +202,7 @@ func TestHeaderLimit(t *testing.T) {
 		if !errors.As(err, &le) || le.Limit != 5000 {
 			t.Fatalf("size %d: err = %v", size, err)
 		}
-		if !strings.Contains(err.Error(), "MaxResponseHeaderBytes (5000 bytes)") {
+		if !strings.Contains(err.Error(), "server response headers exceeded 5000 bytes") { // net/http's text
 			t.Errorf("message %q", err)
 		}
 		// Consumed at most the limit plus one buffer.

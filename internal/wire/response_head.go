@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"net/http"
 )
 
@@ -90,6 +91,13 @@ func (p *blockParser) statusLine() (next int, err error) {
 	case len(b) > 8 && string(b[:8]) == "HTTP/1.0" && b[8] == ' ':
 		p.version = 0
 	default:
+		// net/http's two texts: no SP at all, or a version it cannot parse.
+		if v, _, ok := bytes.Cut(b, []byte(" ")); ok {
+			if _, _, std := http.ParseHTTPVersion(string(v)); std {
+				return 0, protoErr("unsupported HTTP version", v) // net/http takes HTTP/2.0 here
+			}
+			return 0, protoErr("malformed HTTP version", v)
+		}
 		return 0, protoErr("malformed HTTP status line", b)
 	}
 	rest := b[9:]
@@ -99,7 +107,8 @@ func (p *blockParser) statusLine() (next int, err error) {
 	// The status code is exactly three digits, then SP or the end (RFC 9112 §4).
 	if len(rest) < 3 || !isDigit(rest[0]) || !isDigit(rest[1]) || !isDigit(rest[2]) ||
 		len(rest) > 3 && rest[3] != ' ' {
-		return 0, protoErr("malformed HTTP status code", b)
+		code, _, _ := bytes.Cut(rest, []byte(" "))
+		return 0, protoErr("malformed HTTP status code", code)
 	}
 	// reason-phrase is HTAB, SP, VCHAR or obs-text (RFC 9112 §4): a CR or NUL
 	// inside the status line is a response-splitting shape.
