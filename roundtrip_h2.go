@@ -39,7 +39,7 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 			defer t.Stop()
 		}
 		if brt > 0 {
-			rt = &readTimer{d: brt, cancel: cancel, addr: c.NetConn().RemoteAddr().String()}
+			rt = &readTimer{d: brt, cancel: cancel, addr: c.Addr}
 		}
 	}
 	resp, err := c.RoundTrip(out)

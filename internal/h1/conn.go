@@ -107,19 +107,14 @@ type Conn struct {
 	peekFn  func(fd uintptr) bool // allocated once so the peek costs no allocation
 }
 
-// New wraps an established connection.
+// New wraps an established connection. The caller sets Addr, the peer's
+// name in errors: New does not call nc.RemoteAddr(), which a custom
+// dialer's conn may not implement (net/http never calls it; issue 11 bug 4).
 func New(nc net.Conn, cfg *Config, now time.Time) *Conn {
-	c := &Conn{nc: nc, cfg: cfg, Addr: remoteAddr(nc), Created: now}
+	c := &Conn{nc: nc, cfg: cfg, Created: now}
 	c.raw = rawConn(nc)
 	c.cw.c = c
 	return c
-}
-
-func remoteAddr(nc net.Conn) string {
-	if a := nc.RemoteAddr(); a != nil {
-		return a.String()
-	}
-	return ""
 }
 
 // Available reports whether a request may start: 1 when idle and open.
