@@ -80,6 +80,7 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (re
 		st.pool.Remove(r.key, c, pool.ReasonBroken)
 		return nil, err, o.Reused && notSent(req, err), true
 	}
+	resp.TLS = c.TLS // shared by the conn's responses, as net/http's
 	if c.Upgraded() {
 		st.pool.Detach(r.key, c)
 		return resp, nil, false, true

@@ -127,6 +127,7 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 	c := h1.New(res.Conn, &st.h1, time.Now())
 	c.Owner = r
 	c.Addr = r.addr // the dialed host:port: nothing asks a custom conn its RemoteAddr
+	c.TLS = res.TLS
 	return c, nil
 }
 

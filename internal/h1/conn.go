@@ -13,6 +13,7 @@ package h1
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -62,6 +63,9 @@ type Conn struct {
 	raw  syscall.RawConn // for the checkout peek; nil if the conn has no fd
 	cfg  *Config
 	Addr string // remote address, for errors
+	// TLS is the conn's TLS state, nil for plaintext; every response on
+	// the conn carries it as Response.TLS (set by the caller, with Addr).
+	TLS *tls.ConnectionState
 
 	Created time.Time
 
