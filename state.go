@@ -116,19 +116,35 @@ func (st *state) h2Likely(k pool.Key) bool {
 	return st.offerH2 && strings.HasPrefix(origin, "https://")
 }
 
-// nextProtos is the ALPN offer under the HTTP/2 rule of the Transport doc.
+// nextProtos is the ALPN offer to origins, built as net/http builds it
+// (issue 11 bug 9). Without HTTP/2 (the rule of the Transport doc) it is
+// TLSClientConfig.NextProtos as it is, nil meaning no ALPN at all, so a
+// server that speaks neither h2 nor http/1.1 in ALPN still accepts us.
+// With HTTP/2 it is "h2", then the caller's protocols, then "http/1.1"
+// unless listed, less whatever Protocols excludes.
 func nextProtos(t *Transport) []string {
-	h2 := t.ForceAttemptHTTP2 || (t.TLSClientConfig == nil && t.DialTLSContext == nil)
+	var user []string
+	if t.TLSClientConfig != nil {
+		user = t.TLSClientConfig.NextProtos
+	}
+	h1, h2 := true, t.ForceAttemptHTTP2 || (t.TLSClientConfig == nil && t.DialTLSContext == nil)
 	if t.Protocols != nil {
-		h2 = t.Protocols.HTTP2()
-		if !t.Protocols.HTTP1() && h2 {
-			return []string{"h2"}
+		h1, h2 = t.Protocols.HTTP1(), t.Protocols.HTTP2()
+	}
+	if !h2 {
+		return user
+	}
+	protos := make([]string, 0, len(user)+2)
+	protos = append(protos, "h2")
+	for _, p := range user {
+		if p != "h2" && (p != "http/1.1" || h1) {
+			protos = append(protos, p)
 		}
 	}
-	if h2 {
-		return []string{"h2", "http/1.1"}
+	if h1 && !slices.Contains(protos, "http/1.1") {
+		protos = append(protos, "http/1.1")
 	}
-	return []string{"http/1.1"}
+	return protos
 }
 
 func orDefault[T int64 | time.Duration](v, d T) T {

@@ -1,10 +1,15 @@
 package spool_test
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 
+	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testutil"
 )
 
@@ -32,4 +37,63 @@ func TestModesResponseTLS(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ALPN offers what net/http offers for the same configuration (issue 11
+// bug 9, net/http's TestNextProtoUpgrade): the caller's NextProtos kept,
+// h2 first and http/1.1 last only when HTTP/2 is on, nothing at all when
+// HTTP/2 is off and the caller lists none.
+func TestALPNOfferIsNetHTTPs(t *testing.T) {
+	var mu sync.Mutex
+	var offered [][]string
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "proto="+r.TLS.NegotiatedProtocol)
+	}))
+	s.TLS = &tls.Config{
+		NextProtos: []string{"unhandled-proto", "tls-0.9"},
+		GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+			mu.Lock()
+			offered = append(offered, hi.SupportedProtos)
+			mu.Unlock()
+			return nil, nil
+		},
+	}
+	s.StartTLS()
+	defer s.Close()
+	roots := s.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	for _, c := range []struct {
+		name  string
+		cfg   *tls.Config
+		force bool
+		offer []string // what the server must see
+		ok    bool
+	}{
+		{"custom config, no h2: no ALPN", &tls.Config{RootCAs: roots}, false, nil, true},
+		{"caller's protocol only", &tls.Config{RootCAs: roots, NextProtos: []string{"unhandled-proto"}}, false, []string{"unhandled-proto"}, false},
+		{"h2 forced: h2, caller's, http/1.1", &tls.Config{RootCAs: roots, NextProtos: []string{"x-custom"}}, true, []string{"h2", "x-custom", "http/1.1"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mu.Lock()
+			offered = nil
+			mu.Unlock()
+			tr := &spool.Transport{TLSClientConfig: c.cfg, ForceAttemptHTTP2: c.force}
+			defer tr.Close()
+			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != "proto=" {
+					t.Errorf("body %q, want no protocol negotiated", b)
+				}
+			}
+			if (err == nil) != c.ok {
+				t.Errorf("err %v, want success %v", err, c.ok)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(offered) == 0 || !slices.Equal(offered[0], c.offer) {
+				t.Errorf("offered %q, want %q", offered, c.offer)
+			}
+		})
+	}
 }

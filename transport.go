@@ -40,7 +40,9 @@ const DefaultUserAgent = "spool/" + Version
 // when TLSClientConfig and DialTLSContext are both nil (spool owns the TLS
 // config, so it knows h2 can be negotiated), unless Protocols excludes
 // HTTP2. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
-// origins without a proxy speak h2c with prior knowledge.
+// origins without a proxy speak h2c with prior knowledge. ALPN offers what
+// net/http offers: with HTTP/2, "h2", TLSClientConfig.NextProtos, then
+// "http/1.1"; without, TLSClientConfig.NextProtos as it is (none: no ALPN).
 type Transport struct {
 	// Proxy returns the proxy for a request, or nil for none
 	// (http.ProxyFromEnvironment works). nil means no proxy.

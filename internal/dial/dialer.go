@@ -49,7 +49,9 @@ type Config struct {
 	// the context.
 	TLSHandshakeTimeout time.Duration
 
-	// NextProtos is the ALPN list offered to origins, e.g. {"h2", "http/1.1"}.
+	// NextProtos is the whole ALPN list offered to origins, e.g. {"h2",
+	// "http/1.1"}; it replaces TLSClientConfig.NextProtos (the caller
+	// merges them). nil offers no ALPN.
 	NextProtos []string
 
 	// ProxyConnectHeader is sent with CONNECT requests unless

@@ -102,9 +102,8 @@ func (d *Dialer) tlsConfig(host string, forProxy bool) *tls.Config {
 		if cfg.ServerName == "" {
 			cfg.ServerName = host
 		}
-		if len(cfg.NextProtos) == 0 {
-			cfg.NextProtos = slices.Clone(d.cfg.NextProtos)
-		}
+		// The whole offer, the caller's protocols included (Config.NextProtos).
+		cfg.NextProtos = slices.Clone(d.cfg.NextProtos)
 	}
 	if cfg.ClientSessionCache == nil {
 		cfg.ClientSessionCache = d.sessions
