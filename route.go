@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/spoolhttp/spool/internal/dial"
 	"github.com/spoolhttp/spool/internal/h1"
 	"github.com/spoolhttp/spool/internal/pool"
@@ -26,7 +28,12 @@ type routeID struct {
 	proxy  string // "" or the proxy URL's scheme://user@host
 	scheme string
 	host   string // req.URL.Host as given
+	onlyH1 bool   // requiresHTTP1: its own conns, never HTTP/2
 }
+
+// onlyH1Suffix ends the pool key of conns kept to HTTP/1.1 for WebSocket
+// upgrades, as net/http's connectMethodKey.onlyH1 keeps them apart.
+const onlyH1Suffix = "#http/1.1"
 
 // route is where a request goes and the pool key its connections share.
 // Keys separate proxy (with its credentials), scheme and host:port, so a
@@ -37,6 +44,7 @@ type route struct {
 	addr      string // origin host:port
 	target    dial.Target
 	absolute  bool   // absolute-form through an HTTP proxy (RFC 9112 §3.2.2)
+	onlyH1    bool   // no HTTP/2: no ALPN, no h2c
 	proxyAuth string // Proxy-Authorization for absolute-form only
 	dial      pool.DialFunc[pool.Conn]
 }
@@ -51,7 +59,7 @@ func (st *state) route(req *http.Request) (*route, error) {
 		}
 		proxyURL = u
 	}
-	id := routeID{scheme: req.URL.Scheme, host: req.URL.Host}
+	id := routeID{scheme: req.URL.Scheme, host: req.URL.Host, onlyH1: requiresHTTP1(req)}
 	if proxyURL != nil {
 		id.proxy = proxyID(proxyURL)
 	}
@@ -100,8 +108,12 @@ func (st *state) proxyKey(u *url.URL) string {
 
 func (st *state) newRoute(id routeID, u, proxyURL *url.URL) *route {
 	addr := canonicalAddr(u)
-	r := &route{st: st, addr: addr, target: dial.Target{Scheme: id.scheme, Addr: addr, Proxy: proxyURL}}
+	r := &route{st: st, addr: addr, onlyH1: id.onlyH1,
+		target: dial.Target{Scheme: id.scheme, Addr: addr, Proxy: proxyURL, OnlyH1: id.onlyH1}}
 	key := id.scheme + "://" + addr
+	if id.onlyH1 {
+		key += onlyH1Suffix
+	}
 	if proxyURL != nil {
 		key = st.proxyKey(proxyURL) + "|" + key
 		if id.scheme == "http" && (proxyURL.Scheme == "http" || proxyURL.Scheme == "https") {
@@ -121,7 +133,7 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.Proto == "h2" || (st.h2c && r.target.Scheme == "http" && r.target.Proxy == nil) {
+	if res.Proto == "h2" || (st.h2c && !r.onlyH1 && r.target.Scheme == "http" && r.target.Proxy == nil) {
 		return st.h2.New(res.Conn, time.Now())
 	}
 	c := h1.New(res.Conn, &st.h1, time.Now())
@@ -129,6 +141,16 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 	c.Addr = r.addr // the dialed host:port: nothing asks a custom conn its RemoteAddr
 	c.TLS = res.TLS
 	return c, nil
+}
+
+// requiresHTTP1: a WebSocket upgrade (RFC 6455 §4.1) needs HTTP/1.1's
+// Upgrade (RFC 8441 is another mechanism), so net/http keeps it off
+// HTTP/2 (Request.requiresHTTP1); libraries such as coder/websocket dial
+// through http.Client. Upgrade is looked up first: most requests have none.
+func requiresHTTP1(req *http.Request) bool {
+	u := req.Header["Upgrade"]
+	return len(u) > 0 && strings.EqualFold(u[0], "websocket") &&
+		httpguts.HeaderValuesContainsToken(req.Header["Connection"], "upgrade")
 }
 
 // canonicalAddr is host:port with the scheme's default port filled in.

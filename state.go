@@ -108,6 +108,9 @@ func newState(t *Transport) *state {
 // first burst of requests to an HTTP/2 origin collapses into one dial.
 func (st *state) h2Likely(k pool.Key) bool {
 	origin := string(k)
+	if strings.HasSuffix(origin, onlyH1Suffix) {
+		return false
+	}
 	if i := strings.LastIndexByte(origin, '|'); i >= 0 {
 		origin = origin[i+1:] // after the proxy
 	} else if st.h2c && strings.HasPrefix(origin, "http://") {

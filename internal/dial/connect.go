@@ -91,7 +91,7 @@ func (d *Dialer) viaHTTPProxy(ctx context.Context, t Target) (Result, error) {
 	}
 	res := Result{Conn: conn}
 	if t.Proxy.Scheme == "https" {
-		if res, err = d.clientTLS(ctx, conn, paddr, true); err != nil {
+		if res, err = d.clientTLS(ctx, conn, paddr, proxyLeg); err != nil {
 			return Result{}, proxyConnect(err)
 		}
 	}
@@ -106,7 +106,7 @@ func (d *Dialer) viaHTTPProxy(ctx context.Context, t Target) (Result, error) {
 		res.Conn.Close()
 		return Result{}, err
 	}
-	return d.clientTLS(ctx, res.Conn, t.Addr, false)
+	return d.clientTLS(ctx, res.Conn, t.Addr, t.originLeg())
 }
 
 // connectTunnel asks the proxy on conn for a tunnel to t.Addr (RFC 9110

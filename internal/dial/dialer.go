@@ -90,6 +90,25 @@ type Target struct {
 	Scheme string   // "http" or "https"
 	Addr   string   // "host:port" of the origin; the port is always present
 	Proxy  *url.URL // nil, or a URL with scheme http, https, socks5 or socks5h
+	// OnlyH1: the requests need HTTP/1.1 (a WebSocket upgrade), so the
+	// origin's TLS offers no ALPN, as net/http does for them.
+	OnlyH1 bool
+}
+
+// leg is which TLS handshake of a route: the origin's, or the proxy's.
+type leg int
+
+const (
+	originLeg   leg = iota // ALPN: Config.NextProtos
+	originH1Leg            // ALPN: none (Target.OnlyH1)
+	proxyLeg               // ALPN: http/1.1; ServerName: the proxy's
+)
+
+func (t Target) originLeg() leg {
+	if t.OnlyH1 {
+		return originH1Leg
+	}
+	return originLeg
 }
 
 // Result is a connection ready for HTTP.
@@ -156,7 +175,7 @@ func (d *Dialer) direct(ctx context.Context, t Target) (Result, error) {
 	if t.Scheme == "http" {
 		return Result{Conn: conn}, nil
 	}
-	return d.clientTLS(ctx, conn, t.Addr, false)
+	return d.clientTLS(ctx, conn, t.Addr, t.originLeg())
 }
 
 func (t Target) validate() error {

@@ -64,7 +64,7 @@ func (d *Dialer) viaSOCKS(ctx context.Context, t Target) (Result, error) {
 	if t.Scheme == "http" {
 		return Result{Conn: conn}, nil
 	}
-	return d.clientTLS(ctx, conn, t.Addr, false)
+	return d.clientTLS(ctx, conn, t.Addr, t.originLeg())
 }
 
 // socksForward is the dialer x/net's SOCKS5 client uses to reach the proxy:

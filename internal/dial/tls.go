@@ -17,11 +17,11 @@ import (
 var proxyNextProtos = []string{"http/1.1"}
 
 // clientTLS runs a TLS handshake over conn to addr ("host:port") and returns
-// the TLS conn. forProxy selects the proxy leg: ServerName is the proxy's
-// host even if the caller's config names the origin, and ALPN offers only
-// HTTP/1.1. conn is closed on failure.
-func (d *Dialer) clientTLS(ctx context.Context, conn net.Conn, addr string, forProxy bool) (Result, error) {
-	tc := tls.Client(conn, d.tlsConfig(tlsHost(addr), forProxy))
+// the TLS conn. On the proxy leg ServerName is the proxy's host even if the
+// caller's config names the origin, and ALPN offers only HTTP/1.1. conn is
+// closed on failure.
+func (d *Dialer) clientTLS(ctx context.Context, conn net.Conn, addr string, l leg) (Result, error) {
+	tc := tls.Client(conn, d.tlsConfig(tlsHost(addr), l))
 	cs, err := d.handshake(ctx, tc, addr)
 	if err != nil {
 		return Result{}, err
@@ -88,22 +88,26 @@ func (d *Dialer) handshake(ctx context.Context, tc *tls.Conn, addr string) (tls.
 
 // tlsConfig clones the caller's config and fills what spool owns: the server
 // name, ALPN and the shared session cache.
-func (d *Dialer) tlsConfig(host string, forProxy bool) *tls.Config {
+func (d *Dialer) tlsConfig(host string, l leg) *tls.Config {
 	var cfg *tls.Config
 	if d.cfg.TLSClientConfig != nil {
 		cfg = d.cfg.TLSClientConfig.Clone()
 	} else {
 		cfg = &tls.Config{}
 	}
-	if forProxy {
+	switch l {
+	case proxyLeg:
 		cfg.ServerName = host
 		cfg.NextProtos = proxyNextProtos
-	} else {
+	default:
 		if cfg.ServerName == "" {
 			cfg.ServerName = host
 		}
 		// The whole offer, the caller's protocols included (Config.NextProtos).
 		cfg.NextProtos = slices.Clone(d.cfg.NextProtos)
+		if l == originH1Leg {
+			cfg.NextProtos = nil
+		}
 	}
 	if cfg.ClientSessionCache == nil {
 		cfg.ClientSessionCache = d.sessions
