@@ -64,6 +64,10 @@ func newState(t *Transport) *state {
 	}
 	if t.DisableKeepAlives {
 		pc.MaxIdle = -1 // nothing is kept; limits and the wait queue still apply
+		// Nor shared: an HTTP/2 conn carries one request too, so a caller
+		// waiting at MaxConnsPerHost dials its own (issue 11 bug 13).
+		pc.SingleUse = true
+		pc.MultiplexHint = nil
 	}
 	st.pool = pool.New[pool.Conn](pc)
 	st.dialer = dial.New(dial.Config{

@@ -166,6 +166,9 @@ func (p *Pool[C]) checkoutLocked(e *entry[C], now time.Time, wasIdle bool) GetIn
 	if max := p.cfg.MaxRequestsPerConn; max > 0 && e.uses >= max {
 		p.retireLocked(e, ReasonMaxRequests)
 	}
+	if p.cfg.SingleUse {
+		p.retireLocked(e, ReasonNotReusable) // no waiter may share it
+	}
 	return info
 }
 
@@ -177,7 +180,8 @@ func (p *Pool[C]) uncheckoutLocked(e *entry[C], info GetInfo) {
 	if info.Reused {
 		e.h.rec.s.Reuses--
 	}
-	if e.retired && e.why == ReasonMaxRequests && e.uses < p.cfg.MaxRequestsPerConn {
+	if e.retired && e.why == ReasonMaxRequests && e.uses < p.cfg.MaxRequestsPerConn ||
+		e.retired && e.why == ReasonNotReusable && p.cfg.SingleUse && e.uses == 0 {
 		e.retired = false
 	}
 }

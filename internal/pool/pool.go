@@ -75,6 +75,10 @@ type Config struct {
 	IdleTimeout        time.Duration // 0 → DefaultIdleTimeout; <0 → never
 	MaxLifetime        time.Duration // 0 → unlimited; an older conn is not reused (closed at checkin, checkout or eviction)
 	MaxRequestsPerConn int           // 0 → unlimited; after this many checkouts a conn is retired
+	// SingleUse: every conn serves one checkout and is closed after it
+	// (ReasonNotReusable), multiplexed or not; the Transport's
+	// DisableKeepAlives, which x/net applies to HTTP/2 as single-use conns.
+	SingleUse bool
 	// MultiplexHint says a key's conns will likely be multiplexed (HTTP/2
 	// offered by ALPN), so a burst of Gets on a key never dialed starts one
 	// dial and waits for it instead of dialing once per caller. Once a dial
