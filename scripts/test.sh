@@ -30,6 +30,15 @@ if [ -f bench/go.mod ]; then
 	(cd bench && go vet ./... && go test -count=1 ./...)
 fi
 
+# Libraries that classify net/http's errors must classify spool's alike
+# (DESIGN decision 7); each is its own module, so its dependency stays out
+# of spool's go.mod.
+for m in compat/*/; do
+	[ -f "$m/go.mod" ] || continue
+	echo "== compat module $m (vet + tests)"
+	(cd "$m" && go vet ./... && go test -race -count=1 ./...)
+done
+
 if [ -n "${CI:-}" ] || [ "${SPOOL_SOAK:-0}" = 1 ]; then
 	echo "== soak: ${SPOOL_SOAK_REQUESTS:-1000000} requests at 256 concurrency"
 	SPOOL_SOAK=1 go test -count=1 -run '^TestSoak$' -timeout 20m -v ./soak | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|soak_test.go'
