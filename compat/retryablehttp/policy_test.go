@@ -83,7 +83,7 @@ func faults(t *testing.T) []fault {
 // decision, and for ErrorPropagatedRetryPolicy the same error text.
 func TestRetryPoliciesClassifyAlike(t *testing.T) {
 	policies := map[string]retryablehttp.CheckRetry{
-		"DefaultRetryPolicy":          retryablehttp.DefaultRetryPolicy,
+		"DefaultRetryPolicy":         retryablehttp.DefaultRetryPolicy,
 		"ErrorPropagatedRetryPolicy": retryablehttp.ErrorPropagatedRetryPolicy,
 	}
 	for _, f := range faults(t) {
