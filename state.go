@@ -134,7 +134,7 @@ func nextProtos(t *Transport) []string {
 	if t.TLSClientConfig != nil {
 		user = t.TLSClientConfig.NextProtos
 	}
-	h1, h2 := true, t.ForceAttemptHTTP2 || (t.TLSClientConfig == nil && t.DialTLSContext == nil)
+	h1, h2 := true, t.ForceAttemptHTTP2 || (t.TLSClientConfig == nil && t.DialTLSContext == nil && t.DialContext == nil)
 	if t.Protocols != nil {
 		h1, h2 = t.Protocols.HTTP1(), t.Protocols.HTTP2()
 	}

@@ -3,6 +3,7 @@ package spool_test
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -71,12 +72,18 @@ func TestALPNOfferIsNetHTTPs(t *testing.T) {
 		{"custom config, no h2: no ALPN", &tls.Config{RootCAs: roots}, false, nil, true},
 		{"caller's protocol only", &tls.Config{RootCAs: roots, NextProtos: []string{"unhandled-proto"}}, false, []string{"unhandled-proto"}, false},
 		{"h2 forced: h2, caller's, http/1.1", &tls.Config{RootCAs: roots, NextProtos: []string{"x-custom"}}, true, []string{"h2", "x-custom", "http/1.1"}, false},
+		// A custom dialer opts out of HTTP/2 too (golang/go#14275); the
+		// certificate is not trusted here, but the offer is seen first.
+		{"custom dialer, no config: no ALPN", nil, false, nil, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			mu.Lock()
 			offered = nil
 			mu.Unlock()
 			tr := &spool.Transport{TLSClientConfig: c.cfg, ForceAttemptHTTP2: c.force}
+			if c.cfg == nil {
+				tr.DialContext = (&net.Dialer{}).DialContext
+			}
 			defer tr.Close()
 			resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
 			if err == nil {

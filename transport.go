@@ -36,10 +36,10 @@ const DefaultUserAgent = "spool/" + Version
 // written POST with GetBody is replayed too: leave GetBody nil to forbid it.
 // Nothing else is retried here (see package retry).
 //
-// HTTP/2 rule: "h2" is offered by ALPN when ForceAttemptHTTP2 is set, or
-// when TLSClientConfig and DialTLSContext are both nil (spool owns the TLS
-// config, so it knows h2 can be negotiated), unless Protocols excludes
-// HTTP2. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
+// HTTP/2 rule, net/http's: "h2" is offered by ALPN when ForceAttemptHTTP2
+// is set, or when TLSClientConfig, DialContext and DialTLSContext are all
+// nil (a custom TLS config or dialer opts out, golang/go#14275), or when
+// Protocols includes HTTP2; never when Protocols excludes it. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
 // origins without a proxy speak h2c with prior knowledge. ALPN offers what
 // net/http offers: with HTTP/2, "h2", TLSClientConfig.NextProtos, then
 // "http/1.1"; without, TLSClientConfig.NextProtos as it is (none: no ALPN).
