@@ -47,6 +47,11 @@ func publicErr(req *http.Request, err error, h2 bool) error {
 	if cause, ok := cancelCause(req.Context(), err); ok {
 		return cause
 	}
+	for _, s := range [...]error{errs.ErrRequestCanceledConn, errs.ErrRequestCanceled} {
+		if errors.Is(err, s) {
+			return s // Request.Cancel: net/http's sentinels, unwrapped
+		}
+	}
 	var e *errs.Error
 	if !errors.As(err, &e) {
 		return err

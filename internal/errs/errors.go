@@ -114,6 +114,14 @@ func Wrap(op, addr string, reused bool, err error) error {
 	return &Error{Op: op, Addr: addr, Reused: reused, Err: err}
 }
 
+// net/http's errors for a request ended through Request.Cancel (deprecated,
+// still used, and what http.Client closes for RoundTrippers other than its
+// own): RoundTrip returns them unwrapped wherever they are in the chain.
+var (
+	ErrRequestCanceled     = errors.New("net/http: request canceled")
+	ErrRequestCanceledConn = errors.New("net/http: request canceled while waiting for connection")
+)
+
 // ErrNoResponse means the connection failed before any byte of a response
 // arrived: typically the server closed a kept-alive connection just as we
 // reused it. The request may or may not have reached the server.
