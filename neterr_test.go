@@ -94,6 +94,13 @@ func sameShape(t *testing.T, want, got error) {
 		if gt != wt {
 			t.Errorf("spool: %T %q; net/http: %T %q", got, got, want, want)
 		}
+		// net/http's TestTransportDialPreservesNetOpProxyError: the same
+		// Op and Net around the same kind of cause.
+		if wo, ok := want.(*net.OpError); ok {
+			if g, ok := got.(*net.OpError); ok && (g.Op != wo.Op || g.Net != wo.Net || reflect.TypeOf(g.Err) != reflect.TypeOf(wo.Err)) {
+				t.Errorf("spool: %#v; net/http: %#v", g, wo)
+			}
+		}
 	}
 	wn, wok := want.(net.Error)
 	gn, gok := got.(net.Error)
