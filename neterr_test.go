@@ -388,3 +388,27 @@ func TestErrorsAreNetHTTPsOverModes(t *testing.T) {
 		}
 	})
 }
+
+// ResponseHeaderTimeout is net/http's net.Error timeout over every mode,
+// HTTP/2 included (net/http's TestTransportResponseHeaderTimeout).
+func TestResponseHeaderTimeoutIsNetErrorOverModes(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}, func(tr *spool.Transport) { tr.ResponseHeaderTimeout = 50 * time.Millisecond },
+		func(t *testing.T, s *modeServer) {
+			_, err := (&http.Client{Transport: s.tr}).Get(s.URL)
+			var ue *url.Error
+			if !errors.As(err, &ue) {
+				t.Fatalf("err %T %v, want a *url.Error", err, err)
+			}
+			ne, ok := ue.Err.(net.Error)
+			if !ok || !ne.Timeout() || !ne.Temporary() || !strings.Contains(err.Error(), "timeout awaiting response headers") {
+				t.Fatalf("err %T %v: want net/http's header timeout, a net.Error", ue.Err, err)
+			}
+		})
+}
