@@ -134,7 +134,7 @@ func (d *Dialer) connectTunnel(ctx context.Context, conn net.Conn, paddr string,
 // exchangeConnect writes the CONNECT head and reads the proxy's reply.
 func exchangeConnect(conn net.Conn, head []byte) error {
 	if _, err := conn.Write(head); err != nil {
-		return fmt.Errorf("writing CONNECT: %w", err)
+		return err // as net/http returns it
 	}
 	lr := &io.LimitedReader{R: conn, N: maxConnectResponseBytes}
 	br := bufio.NewReaderSize(lr, connectReadBufferSize)
@@ -143,10 +143,7 @@ func exchangeConnect(conn net.Conn, head []byte) error {
 		if lr.N == 0 {
 			return fmt.Errorf("CONNECT response head exceeds %d bytes", maxConnectResponseBytes)
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("proxy closed the connection before answering CONNECT: %w", err)
-		}
-		return fmt.Errorf("reading CONNECT response: %w", err)
+		return err // http.ReadResponse's, as net/http returns it (io.ErrUnexpectedEOF for a close)
 	}
 	if resp.StatusCode/100 != 2 {
 		// The reply body, if any, is not read: the conn is closed anyway.

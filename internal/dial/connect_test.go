@@ -160,7 +160,7 @@ func TestConnectProxyMisbehaves(t *testing.T) {
 		reply []byte
 		want  string
 	}{
-		{"closes without answering", []byte{}, "closed the connection"},
+		{"closes without answering", []byte{}, "unexpected EOF"}, // net/http's: ReadResponse's own
 		{"bytes after 200", []byte("HTTP/1.1 200 OK\r\n\r\n\x16\x03\x01early"), "unexpected bytes"},
 		{"huge head", []byte("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", maxConnectResponseBytes) + "\r\n\r\n"), "exceeds"},
 		{"garbage", []byte("SSH-2.0-OpenSSH\r\n"), "malformed"},
