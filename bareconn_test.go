@@ -22,8 +22,9 @@ type bareConn struct {
 	net.Conn
 	mu      sync.Mutex
 	wrote   bool
-	answer  *bytes.Reader
-	readErr error
+	answer   *bytes.Reader
+	readErr  error
+	writeErr error
 }
 
 func (c *bareConn) Read(p []byte) (int, error) {
@@ -40,6 +41,10 @@ func (c *bareConn) Read(p []byte) (int, error) {
 
 func (c *bareConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.writeErr != nil {
+		c.mu.Unlock()
+		return 0, c.writeErr
+	}
 	c.wrote = true
 	c.mu.Unlock()
 	return len(p), nil
@@ -79,6 +84,24 @@ func TestConnWithoutRemoteAddr(t *testing.T) {
 		_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://bare.test/", nil))
 		if err != errValue {
 			t.Fatalf("err %#v, want %v", err, errValue)
+		}
+	})
+	t.Run("write error", func(t *testing.T) {
+		// net/http's TestConnClosedBeforeRequestIsWritten: the request fails
+		// and its body is closed once, whatever its framing.
+		for _, cl := range []int64{0, 5} { // unknown length (streamed), known
+			tr := testutil.NewTransport(t, &spool.Transport{DialContext: bareDialer(func() *bareConn {
+				return &bareConn{readErr: errors.New("read error"), writeErr: errors.New("write error")}
+			})})
+			body := &countingBody{Reader: bytes.NewReader([]byte("hello"))}
+			req := testutil.NewRequest(t, "POST", "http://bare.test/", nil)
+			req.Body, req.ContentLength = body, cl
+			if _, err := tr.RoundTrip(req); err == nil {
+				t.Fatal("no error from a conn that cannot write")
+			}
+			if n := body.closes.Load(); n != 1 {
+				t.Errorf("ContentLength %d: body closed %d times, want 1", cl, n)
+			}
 		}
 	})
 	t.Run("nil RemoteAddr", func(t *testing.T) {

@@ -138,6 +138,9 @@ func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io
 		up.err = up.flushHead(c)
 		up.expect = up.err == nil
 		up.awaiting = up.expect
+		if up.err != nil {
+			up.finishWrite(c) // closes req.Body: no answer will come
+		}
 	case req.GetBody != nil && length > 0 && length <= inlineBodyMax:
 		if err := writeBody(bw, bw, body, length, req.Trailer, nil); err != nil {
 			up.err = &phaseErr{errs.OpWrite, err}
@@ -146,6 +149,8 @@ func (c *Conn) sendBody(req *http.Request, o *Options, bw *bufio.Writer, body io
 	default:
 		if up.err = up.flushHead(c); up.err == nil {
 			up.start(c)
+		} else {
+			up.finishWrite(c) // closes req.Body (net/http's TestConnClosedBeforeRequestIsWritten)
 		}
 	}
 	return up
