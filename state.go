@@ -2,6 +2,7 @@ package spool
 
 import (
 	"crypto/rand"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -51,7 +52,7 @@ func newState(t *Transport) *state {
 	rand.Read(st.secret[:])
 	protos := nextProtos(t)
 	st.offerH2 = slices.Contains(protos, "h2")
-	st.h2c = t.Protocols != nil && t.Protocols.UnencryptedHTTP2() && !t.Protocols.HTTP1()
+	st.h2c = t.Protocols != nil && t.Protocols.UnencryptedHTTP2() && !t.Protocols.HTTP1() && !http2ClientOff()
 	pc := pool.Config{
 		MaxIdle:            t.MaxIdleConns,
 		MaxIdlePerHost:     t.MaxIdleConnsPerHost,
@@ -138,7 +139,7 @@ func nextProtos(t *Transport) []string {
 	if t.Protocols != nil {
 		h1, h2 = t.Protocols.HTTP1(), t.Protocols.HTTP2()
 	}
-	if !h2 {
+	if !h2 || http2ClientOff() {
 		return user
 	}
 	protos := make([]string, 0, len(user)+2)
@@ -152,6 +153,19 @@ func nextProtos(t *Transport) []string {
 		protos = append(protos, "http/1.1")
 	}
 	return protos
+}
+
+// http2ClientOff reports GODEBUG=http2client=0, with which net/http's
+// client never speaks HTTP/2, whatever the Transport says. The last
+// setting wins, as in the runtime's parsing.
+func http2ClientOff() bool {
+	off := false
+	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "http2client" {
+			off = v == "0"
+		}
+	}
+	return off
 }
 
 func orDefault[T int64 | time.Duration](v, d T) T {

@@ -104,3 +104,28 @@ func TestALPNOfferIsNetHTTPs(t *testing.T) {
 		})
 	}
 }
+
+// GODEBUG=http2client=0 turns HTTP/2 off for the client whatever the
+// Transport asks, as in net/http (TestTransportServerProtocols).
+func TestGODEBUGHTTP2ClientOff(t *testing.T) {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	defer s.Close()
+	for _, off := range []bool{false, true} {
+		if off {
+			t.Setenv("GODEBUG", "http2client=0")
+		}
+		p := &http.Protocols{}
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
+		tr := &spool.Transport{TLSClientConfig: s.Client().Transport.(*http.Transport).TLSClientConfig, Protocols: p}
+		_, got := testutil.Get(t, &http.Client{Transport: tr}, s.URL)
+		tr.Close()
+		if want := map[bool]string{false: "HTTP/2.0", true: "HTTP/1.1"}[off]; got != want {
+			t.Errorf("http2client off %v: %s, want %s", off, got, want)
+		}
+	}
+}

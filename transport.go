@@ -39,7 +39,8 @@ const DefaultUserAgent = "spool/" + Version
 // HTTP/2 rule, net/http's: "h2" is offered by ALPN when ForceAttemptHTTP2
 // is set, or when TLSClientConfig, DialContext and DialTLSContext are all
 // nil (a custom TLS config or dialer opts out, golang/go#14275), or when
-// Protocols includes HTTP2; never when Protocols excludes it. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
+// Protocols includes HTTP2; never when Protocols excludes it or GODEBUG has
+// http2client=0. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
 // origins without a proxy speak h2c with prior knowledge. ALPN offers what
 // net/http offers: with HTTP/2, "h2", TLSClientConfig.NextProtos, then
 // "http/1.1"; without, TLSClientConfig.NextProtos as it is (none: no ALPN).
