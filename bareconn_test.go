@@ -20,8 +20,8 @@ import (
 // custom dialer may return such a conn (issue 11 bug 4).
 type bareConn struct {
 	net.Conn
-	mu      sync.Mutex
-	wrote   bool
+	mu       sync.Mutex
+	wrote    bool
 	answer   *bytes.Reader
 	readErr  error
 	writeErr error
