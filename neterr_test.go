@@ -143,7 +143,7 @@ func roundTrip(rt http.RoundTripper, req *http.Request) error {
 	return err
 }
 
-func get(url string) func(*testing.T, http.RoundTripper) error {
+func getErr(url string) func(*testing.T, http.RoundTripper) error {
 	return func(t *testing.T, rt http.RoundTripper) error {
 		return roundTrip(rt, testutil.NewRequest(t, "GET", url, nil))
 	}
@@ -229,22 +229,22 @@ func errorFaults(t *testing.T) []fault {
 		{"canceled", knobs{}, withReq("GET", ok, cancelled)},
 		{"deadline", knobs{}, withReq("GET", ok, expired)},
 		// Dialing.
-		{"connection refused", knobs{}, get("http://" + refused + "/")},
+		{"connection refused", knobs{}, getErr("http://" + refused + "/")},
 		{"proxy dial error", knobs{proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: "proxy.fake.tld"}),
-			dial: func(context.Context, string, string) (net.Conn, error) { return nil, errDial }}, get("http://fake.tld/")},
-		{"CONNECT refused", knobs{proxy: connect("HTTP/1.1 403 Forbidden\r\n\r\n")}, get("https://golang.example/")},
-		{"CONNECT no status text", knobs{proxy: connect("HTTP/1.1 400\r\n\r\n")}, get("https://golang.example/")},
-		{"TLS verification", knobs{}, get(tlsSrv.URL)},
-		{"TLS handshake timeout", knobs{tlht: 50 * time.Millisecond}, get("https://" + stalled + "/")},
-		{"TLS to a plain server", knobs{}, get("https://" + testutil.NewRawServer(t, func(_ int, c net.Conn) {
+			dial: func(context.Context, string, string) (net.Conn, error) { return nil, errDial }}, getErr("http://fake.tld/")},
+		{"CONNECT refused", knobs{proxy: connect("HTTP/1.1 403 Forbidden\r\n\r\n")}, getErr("https://golang.example/")},
+		{"CONNECT no status text", knobs{proxy: connect("HTTP/1.1 400\r\n\r\n")}, getErr("https://golang.example/")},
+		{"TLS verification", knobs{}, getErr(tlsSrv.URL)},
+		{"TLS handshake timeout", knobs{tlht: 50 * time.Millisecond}, getErr("https://" + stalled + "/")},
+		{"TLS to a plain server", knobs{}, getErr("https://" + testutil.NewRawServer(t, func(_ int, c net.Conn) {
 			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n") // at once: a plain server answering the ClientHello
 		}).Addr() + "/")},
 		// The exchange.
-		{"response header timeout", knobs{rht: 50 * time.Millisecond}, get("http://" + stalled + "/")},
-		{"closed before any byte", knobs{}, get(rawAnswer(t, ""))},
-		{"malformed status line", knobs{}, get(rawAnswer(t, "SSH-2.0-OpenSSH_9.2\r\n\r\n"))},
-		{"headers past the limit", knobs{maxHeader: 512}, get(rawAnswer(t, "HTTP/1.1 200 OK\r\nLong: "+strings.Repeat("a", 1024)+"\r\n\r\n"))},
-		{"sign in Content-Length", knobs{}, get(rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc"))},
+		{"response header timeout", knobs{rht: 50 * time.Millisecond}, getErr("http://" + stalled + "/")},
+		{"closed before any byte", knobs{}, getErr(rawAnswer(t, ""))},
+		{"malformed status line", knobs{}, getErr(rawAnswer(t, "SSH-2.0-OpenSSH_9.2\r\n\r\n"))},
+		{"headers past the limit", knobs{maxHeader: 512}, getErr(rawAnswer(t, "HTTP/1.1 200 OK\r\nLong: "+strings.Repeat("a", 1024)+"\r\n\r\n"))},
+		{"sign in Content-Length", knobs{}, getErr(rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc"))},
 		{"request body read error", knobs{}, func(t *testing.T, rt http.RoundTripper) error {
 			// On a reused conn, as net/http's TestTransportBodyReadError: not
 			// retried, the body's error itself.
@@ -262,8 +262,8 @@ func errorFaults(t *testing.T) []fault {
 			return err
 		}},
 		// The body.
-		{"short body", knobs{}, get(rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"))},
-		{"gzip cut short", knobs{}, get(rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n\x1f\x8b"))},
+		{"short body", knobs{}, getErr(rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"))},
+		{"gzip cut short", knobs{}, getErr(rawAnswer(t, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n\x1f\x8b"))},
 		{"read after close", knobs{}, func(t *testing.T, rt http.RoundTripper) error {
 			resp, err := rt.RoundTrip(testutil.NewRequest(t, "GET", ok, nil))
 			if err != nil {
