@@ -322,3 +322,35 @@ func TestErrorsAreNetHTTPsOverModes(t *testing.T) {
 		}
 	})
 }
+
+// A body Read cut by the caller's context gives the context's error
+// itself on every mode, HTTP/2 included (net/http's persistConn returns
+// pc.canceled()'s cause; its HTTP/2 body, the context's error).
+func TestBodyReadCanceledOverModes(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("part"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}, nil, func(t *testing.T, s *modeServer) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil).WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if _, err := resp.Body.Read(buf); err != context.Canceled {
+			t.Errorf("Read after cancel: %T %v, want context.Canceled unwrapped", err, err)
+		}
+	})
+}
