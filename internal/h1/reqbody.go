@@ -49,9 +49,13 @@ type upload struct {
 
 var uploads = sync.Pool{New: func() any { return new(upload) }}
 
-// outgoing decides the request's framing. A ContentLength of 0 with a
-// non-nil Body means "unknown" (net/http's rule): probe one byte so an
-// empty body is sent without chunked framing.
+// outgoing decides the request's framing as net/http does (outgoingLength,
+// shouldSendChunkedRequestBody). ContentLength 0 with a Body other than
+// NoBody means unknown, as -1 does. A body of unknown length is probed
+// for one byte only for methods that usually have none, where servers
+// balk at a chunked body; an empty one is then sent with no body at all.
+// Any other method is sent chunked at once (probing would hold a streamed
+// upload back for up to probeWait).
 func outgoing(req *http.Request) (int64, io.Reader, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return 0, nil, nil
@@ -59,10 +63,14 @@ func outgoing(req *http.Request) (int64, io.Reader, error) {
 	if len(req.Trailer) > 0 {
 		return -1, req.Body, nil // trailers need chunked framing (RFC 9112 §7.1.2)
 	}
-	if req.ContentLength != 0 {
-		return max(req.ContentLength, -1), req.Body, nil
+	if req.ContentLength > 0 {
+		return req.ContentLength, req.Body, nil
 	}
-	return probe(req.Body)
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodOptions, "PROPFIND", "SEARCH":
+		return probe(req.Body)
+	}
+	return -1, req.Body, nil
 }
 
 // probeWait bounds the wait for the first byte of a body of unknown
