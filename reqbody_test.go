@@ -3,6 +3,7 @@ package spool_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/h1"
 	"github.com/spoolhttp/spool/internal/testnet"
 	"github.com/spoolhttp/spool/internal/testutil"
 )
@@ -196,4 +198,40 @@ func TestStreamedUploadNotProbed(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRequestBodyLengthMismatch: a body longer or shorter than its
+// ContentLength fails the request (net/http's TestTransportPersistConnLeakShortBody)
+// instead of being cut to the declared length; the next request works.
+func TestRequestBodyLengthMismatch(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}, nil, func(t *testing.T, s *modeServer) {
+		for _, tc := range []struct {
+			body string
+			clen int64
+		}{{"Hello", 3}, {"Hel", 5}} {
+			if protoOf(t) == 2 && int64(len(tc.body)) < tc.clen {
+				// x/net's adapter sends the short body and ends the stream;
+				// the HTTP/2 engine issue (internal/h2) owns this case.
+				continue
+			}
+			req := testutil.NewRequest(t, "POST", s.URL, strings.NewReader(tc.body))
+			req.ContentLength = tc.clen
+			resp, err := s.tr.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("body %q with ContentLength %d: no error", tc.body, tc.clen)
+			}
+			var cl *h1.ContentLengthError
+			if protoOf(t) == 1 && (!errors.As(err, &cl) || cl.ContentLength != tc.clen || cl.BodyLength != int64(len(tc.body))) {
+				t.Fatalf("body %q with ContentLength %d: %v, want a ContentLengthError with both lengths", tc.body, tc.clen, err)
+			}
+		}
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
+		if err != nil {
+			t.Fatalf("the next request: %v", err)
+		}
+		resp.Body.Close()
+	})
 }

@@ -362,8 +362,17 @@ func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64,
 		if err != nil {
 			return err
 		}
-		if n < length {
-			return fmt.Errorf("request body has %d bytes, ContentLength says %d", n, length)
+		if n == length {
+			// A longer body is the caller's mistake, not to be cut
+			// silently: read the rest to count it, as net/http does.
+			var extra int64
+			if extra, err = io.CopyBuffer(io.Discard, body, buf); err != nil {
+				return err
+			}
+			n += extra
+		}
+		if n != length {
+			return &ContentLengthError{ContentLength: length, BodyLength: n}
 		}
 		return nil
 	}
@@ -372,4 +381,14 @@ func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64,
 		return err
 	}
 	return cw.Close(trailer)
+}
+
+// ContentLengthError: the request body did not have the ContentLength it
+// declared. The declared bytes may have gone out; the conn is closed.
+type ContentLengthError struct {
+	ContentLength, BodyLength int64
+}
+
+func (e *ContentLengthError) Error() string {
+	return fmt.Sprintf("http: ContentLength=%d with Body length %d", e.ContentLength, e.BodyLength)
 }
