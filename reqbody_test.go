@@ -235,3 +235,56 @@ func TestRequestBodyLengthMismatch(t *testing.T) {
 		resp.Body.Close()
 	})
 }
+
+// TestConnectTunnelBidirectional: a CONNECT request's body is the client's
+// half of the tunnel (net/http's TestTransportCONNECTBidi): written
+// unframed and at once, while the response body reads the server's half.
+func TestConnectTunnelBidirectional(t *testing.T) {
+	const target = "backend:443"
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "CONNECT" || r.RequestURI != target || r.ContentLength != 0 || len(r.TransferEncoding) != 0 {
+			t.Errorf("%s %q length %d te %q, want CONNECT %q unframed", r.Method, r.RequestURI, r.ContentLength, r.TransferEncoding, target)
+			w.WriteHeader(500)
+			return
+		}
+		nc, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer nc.Close()
+		nc.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+		for { // echo each line in upper case
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString(strings.ToUpper(line))
+			brw.Flush()
+		}
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("CONNECT over HTTP/2 (RFC 9113 §8.5) belongs to the HTTP/2 engine issue")
+		}
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		req := testutil.NewRequest(t, "CONNECT", s.URL, pr)
+		req.URL.Opaque = target
+		resp, err := (&http.Client{Transport: s.tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		br := bufio.NewReader(resp.Body)
+		for _, word := range []string{"foo", "bar", "baz"} {
+			io.WriteString(pw, word+"\n")
+			got, err := br.ReadString('\n')
+			if err != nil || got != strings.ToUpper(word)+"\n" {
+				t.Fatalf("tunnel echoed %q, %v; want %q", got, err, strings.ToUpper(word))
+			}
+		}
+	})
+}

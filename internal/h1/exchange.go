@@ -57,7 +57,7 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 	bw := getWriter(&c.cw, c.cfg.WriteBufferSize)
 	ho := wire.HeadOptions{
 		AbsoluteForm:       o.AbsoluteForm,
-		ContentLength:      length,
+		ContentLength:      headLength(length),
 		UserAgent:          c.cfg.UserAgent,
 		AcceptEncoding:     o.AcceptEncoding,
 		ProxyAuthorization: o.ProxyAuth,
@@ -76,6 +76,14 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 		return nil, err
 	}
 	return c.startBody(req, resp)
+}
+
+// headLength is the framing the head announces: none for a tunnel's body.
+func headLength(length int64) int64 {
+	if length == tunnelLength {
+		return 0
+	}
+	return length
 }
 
 // readHead reads interim responses and the final head, settling the

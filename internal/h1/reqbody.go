@@ -49,13 +49,18 @@ type upload struct {
 
 var uploads = sync.Pool{New: func() any { return new(upload) }}
 
+// tunnelLength marks a CONNECT body of unknown length: no framing field;
+// its bytes follow the head as they come, each read written at once, for
+// the tunnel the 2xx opens (RFC 9110 §9.3.6), as net/http writes it.
+const tunnelLength = -2
+
 // outgoing decides the request's framing as net/http does (outgoingLength,
 // shouldSendChunkedRequestBody). ContentLength 0 with a Body other than
 // NoBody means unknown, as -1 does. A body of unknown length is probed
 // for one byte only for methods that usually have none, where servers
 // balk at a chunked body; an empty one is then sent with no body at all.
 // Any other method is sent chunked at once (probing would hold a streamed
-// upload back for up to probeWait).
+// upload back for up to probeWait), and CONNECT unframed.
 func outgoing(req *http.Request) (int64, io.Reader, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return 0, nil, nil
@@ -67,6 +72,8 @@ func outgoing(req *http.Request) (int64, io.Reader, error) {
 		return req.ContentLength, req.Body, nil
 	}
 	switch req.Method {
+	case http.MethodConnect:
+		return tunnelLength, req.Body, nil
 	case "", http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodOptions, "PROPFIND", "SEARCH":
 		return probe(req.Body)
 	}
@@ -357,6 +364,10 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // inline with the head, the socket when streamed (the head is flushed, so
 // large writes skip the 4 KiB bufio copies). buf may be nil.
 func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64, trailer http.Header, buf []byte) error {
+	if length == tunnelLength {
+		_, err := io.CopyBuffer(direct, body, buf) // direct is the socket: nothing waits in a buffer
+		return err
+	}
 	if length > 0 {
 		n, err := io.CopyBuffer(direct, io.LimitReader(body, length), buf)
 		if err != nil {
