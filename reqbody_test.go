@@ -3,13 +3,16 @@ package spool_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -284,6 +287,78 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 			got, err := br.ReadString('\n')
 			if err != nil || got != strings.ToUpper(word)+"\n" {
 				t.Fatalf("tunnel echoed %q, %v; want %q", got, err, strings.ToUpper(word))
+			}
+		}
+	})
+}
+
+// readFromConn counts the ReadFrom calls on a dialed TCP conn.
+type readFromConn struct {
+	*net.TCPConn
+	calls *atomic.Int32
+}
+
+func (c readFromConn) ReadFrom(r io.Reader) (int64, error) {
+	c.calls.Add(1)
+	return c.TCPConn.ReadFrom(r)
+}
+
+// TestFileBodySentByReadFrom: a file body with a ContentLength goes to a
+// plain TCP conn through the conn's ReadFrom (sendfile), not through a
+// user-space buffer, as net/http's TestTransportRequestWriteRoundTrip
+// expects; chunked bodies, in-memory bodies, TLS and HTTP/2 copy.
+func TestFileBodySentByReadFrom(t *testing.T) {
+	const size = 1 << 10
+	content := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	newFile := func(t *testing.T) io.Reader {
+		f, err := os.CreateTemp(t.TempDir(), "body")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		f.Write(content)
+		f.Seek(0, 0)
+		return f
+	}
+	newBuffer := func(*testing.T) io.Reader { return bytes.NewBuffer(bytes.Clone(content)) }
+	var calls atomic.Int32
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); !bytes.Equal(b, content) {
+			t.Errorf("server read %d bytes, want the %d of the file", len(b), len(content))
+		}
+	}, func(tr *spool.Transport) {
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return readFromConn{c.(*net.TCPConn), &calls}, nil
+		}
+	}, func(t *testing.T, s *modeServer) {
+		for _, tc := range []struct {
+			name     string
+			body     func(*testing.T) io.Reader
+			clen     int64
+			readFrom bool
+		}{
+			{"file, length", newFile, size, true},
+			{"file in NopCloser, length", func(t *testing.T) io.Reader { return io.NopCloser(newFile(t)) }, size, true},
+			{"file, no length", newFile, 0, false},
+			{"file, length -1", newFile, -1, false},
+			{"buffer, length", newBuffer, size, false},
+			{"buffer, no length", newBuffer, 0, false},
+		} {
+			calls.Store(0)
+			req := testutil.NewRequest(t, "PUT", s.URL, tc.body(t))
+			req.ContentLength = tc.clen
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			resp.Body.Close()
+			want := tc.readFrom && protoOf(t) == 1 && !strings.HasPrefix(s.URL, "https")
+			if got := calls.Load() > 0; got != want {
+				t.Errorf("%s: ReadFrom called %v, want %v", tc.name, got, want)
 			}
 		}
 	})

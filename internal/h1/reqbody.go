@@ -3,7 +3,6 @@ package h1
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool/internal/errs"
-	"github.com/spoolhttp/spool/internal/wire"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -353,53 +351,4 @@ func (up *upload) settle(c *Conn, err error) error {
 		up.finishWrite(c)
 	}
 	return err
-}
-
-// copyBufs holds the buffers a streamed body is copied through: large
-// writes straight to the socket instead of 4 KiB bufio flushes.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// writeBody copies a request body with Content-Length or chunked
-// framing. A Content-Length body goes to direct: bw itself when written
-// inline with the head, the socket when streamed (the head is flushed, so
-// large writes skip the 4 KiB bufio copies). buf may be nil.
-func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64, trailer http.Header, buf []byte) error {
-	if length == tunnelLength {
-		_, err := io.CopyBuffer(direct, body, buf) // direct is the socket: nothing waits in a buffer
-		return err
-	}
-	if length > 0 {
-		n, err := io.CopyBuffer(direct, io.LimitReader(body, length), buf)
-		if err != nil {
-			return err
-		}
-		if n == length {
-			// A longer body is the caller's mistake, not to be cut
-			// silently: read the rest to count it, as net/http does.
-			var extra int64
-			if extra, err = io.CopyBuffer(io.Discard, body, buf); err != nil {
-				return err
-			}
-			n += extra
-		}
-		if n != length {
-			return &ContentLengthError{ContentLength: length, BodyLength: n}
-		}
-		return nil
-	}
-	cw := wire.NewChunkedWriter(bw)
-	if _, err := io.CopyBuffer(cw, body, buf); err != nil {
-		return err
-	}
-	return cw.Close(trailer)
-}
-
-// ContentLengthError: the request body did not have the ContentLength it
-// declared. The declared bytes may have gone out; the conn is closed.
-type ContentLengthError struct {
-	ContentLength, BodyLength int64
-}
-
-func (e *ContentLengthError) Error() string {
-	return fmt.Sprintf("http: ContentLength=%d with Body length %d", e.ContentLength, e.BodyLength)
 }
