@@ -86,9 +86,8 @@ func headLength(length int64) int64 {
 	return length
 }
 
-// readHead reads interim responses and the final head, settling the
-// upload: an upload still running when a final status arrives is cut off
-// and the conn not reused (RFC 9112 §9.5: the server does not want the rest).
+// readHead reads interim responses and the final head; startBody then
+// settles the upload (finalHead). On failure the upload is settled here.
 func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Response, error) {
 	resp := &http.Response{Request: req}
 	budget := wire.HeadBudget{Limit: c.cfg.maxHeader()} // 1xx heads and the final one share it
@@ -132,7 +131,6 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 			}
 		}
 	}
-	up.finalHead(c, resp.StatusCode)
 	return resp, nil
 }
 
@@ -191,11 +189,12 @@ func (c *Conn) wrapErr(err error) error {
 // startBody decides the framing and leaves the conn ready for ReadBody.
 func (c *Conn) startBody(req *http.Request, resp *http.Response) (*http.Response, error) {
 	f, err := wire.ResponseFraming(req.Method, resp)
+	if err != nil || resp.Close {
+		c.keepAlive = false
+	}
+	c.up.finalHead(c, resp.StatusCode) // after framing: it needs the keep-alive decision
 	if err != nil {
 		return nil, &phaseErr{errs.OpAwaitHeaders, err}
-	}
-	if resp.Close {
-		c.keepAlive = false
 	}
 	c.timeoutName = ""
 	if resp.StatusCode == 101 || (req.Method == http.MethodConnect && resp.StatusCode/100 == 2) {

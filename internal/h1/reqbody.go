@@ -254,31 +254,38 @@ func (c *Conn) awaitContinue(trace *httptrace.ClientTrace, up *upload) error {
 	return c.noResponse(err)
 }
 
-// finalHead settles the upload once the final head is in. An error status
-// while the body still streams means the server does not want the rest
-// (RFC 9112 §9.5): cut it, and the conn is not reused. A 2xx lets it go on
-// (a server may stream its answer while reading: full duplex); the exchange
-// ends when both sides are done. A body never sent (final status instead
-// of 100) leaves the server's framing unknown: not reused (CVE-2024-24791).
+// finalHead settles the upload once the final head is in and its
+// framing known. A body held back for 100 Continue that got a final status
+// instead is sent after all if the conn stays open, as net/http does: the
+// server may still read it, and only then is the conn's framing known
+// (CVE-2024-24791); if either side closes, it is never sent. An error
+// status while the body still streams means the server does not want the
+// rest (RFC 9112 §9.5): cut it, and the conn is not reused. A 2xx lets it
+// go on (a server may stream its answer while reading: full duplex); the
+// exchange ends when both sides are done.
 func (up *upload) finalHead(c *Conn, status int) {
 	c.headIn(up)
-	switch {
-	case up.done != nil:
-		select {
-		case err := <-up.done:
-			up.done = nil
-			if err != nil {
-				c.keepAlive = false // the response came anyway; deliver it
-			}
-		default:
-			if status >= 300 && !up.waitOrCut(c) {
-				c.keepAlive = false
-			}
+	if up.awaiting {
+		if !c.keepAlive {
+			up.awaiting = false
+			up.finishWrite(c)
+			return
 		}
-	case up.awaiting:
-		c.keepAlive = false
-		up.awaiting = false
-		up.finishWrite(c)
+		up.start(c)
+	}
+	if up.done == nil {
+		return
+	}
+	select {
+	case err := <-up.done:
+		up.done = nil
+		if err != nil {
+			c.keepAlive = false // the response came anyway; deliver it
+		}
+	default:
+		if status >= 300 && !up.waitOrCut(c) {
+			c.keepAlive = false
+		}
 	}
 }
 
