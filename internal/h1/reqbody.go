@@ -42,6 +42,7 @@ type upload struct {
 	done       chan error // the body writer goroutine's result; nil if none
 	bodyClosed atomic.Bool
 	cut        atomic.Bool // we stopped the writer; its error is ours
+	left       bool        // owned by the exchange: the cut writer did not exit (stuck in the body's Read); it owns the upload now
 	headDone   bool        // guarded by Conn.mu: the final head is in; the writer must not touch the read side
 }
 
@@ -205,7 +206,8 @@ func (up *upload) closeBody() {
 // response meanwhile (DESIGN decision 1: the only goroutine per exchange).
 func (up *upload) start(c *Conn) {
 	up.awaiting = false
-	up.done = make(chan error, 1)
+	done := make(chan error, 1) // the writer's own: a writer left behind must not see up.done cleared
+	up.done = done
 	go func() {
 		buf := copyBufs.Get().(*[]byte)
 		err := writeBody(up.bw, &c.cw, up.body, up.length, up.req.Trailer, *buf)
@@ -221,7 +223,7 @@ func (up *upload) start(c *Conn) {
 		}
 		up.err = err
 		up.finishWrite(c)
-		up.done <- err
+		done <- err
 	}()
 }
 
@@ -292,6 +294,9 @@ func (up *upload) finalHead(c *Conn, status int) {
 // settleAtEnd runs when the response is done; true if the upload ended
 // cleanly.
 func (up *upload) settleAtEnd(c *Conn) bool {
+	if up.left {
+		return false
+	}
 	if up.done == nil {
 		return up.err == nil
 	}
@@ -321,17 +326,33 @@ func (up *upload) waitOrCut(c *Conn) bool {
 	}
 }
 
-// cutAndWait stops a streaming body writer and waits for it to exit, so no
-// goroutine outlives the exchange and req.Body is closed exactly once.
-func (up *upload) cutAndWait(c *Conn) {
+// cutAndWait stops a streaming body writer, so req.Body is closed exactly
+// once and, usually, no goroutine outlives the exchange; it returns the
+// writer's error. A past write deadline wakes a blocked socket write and
+// closing the body wakes a Read that honours Close, so a writer that has
+// not returned within writerGrace is stuck in the caller's Read, which
+// nothing of ours can interrupt (net/http's writeLoop waits there too). It
+// is left behind (left): the response stays usable, the conn is not
+// reused, and the writer, once its Read returns, fails on the deadline or
+// the closed socket and exits; the upload is then its own, not recycled.
+func (up *upload) cutAndWait(c *Conn) error {
 	if up.done == nil {
-		return
+		return nil
 	}
 	up.cut.Store(true)
 	c.setWriteDeadlinePast()
 	up.closeBody()
-	<-up.done
+	t := time.NewTimer(writerGrace)
+	defer t.Stop()
+	var err error
+	select {
+	case err = <-up.done:
+	case <-t.C:
+		up.left = true
+		c.keepAlive = false
+	}
 	up.done = nil
+	return err
 }
 
 // settle ends the upload after the head could not be read, preferring the
@@ -342,10 +363,7 @@ func (up *upload) settle(c *Conn, err error) error {
 	}
 	switch {
 	case up.done != nil:
-		up.cut.Store(true)
-		up.closeBody()
-		c.setWriteDeadlinePast()
-		if werr := <-up.done; werr != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.ctx.Err() == nil {
+		if werr := up.cutAndWait(c); werr != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.ctx.Err() == nil {
 			err = werr
 			if c.reused && isConnReset(werr) {
 				// The server closed the kept-alive conn under the upload,
@@ -353,7 +371,6 @@ func (up *upload) settle(c *Conn, err error) error {
 				err = &errs.NoResponseError{Err: werr, Wrote: true}
 			}
 		}
-		up.done = nil
 	case up.bw != nil:
 		up.finishWrite(c)
 	}
