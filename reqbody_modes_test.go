@@ -111,14 +111,23 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 	})
 }
 
-// readFromConn counts the ReadFrom calls on a dialed TCP conn.
+// readFromConn counts the ReadFrom calls on a dialed TCP conn, and those
+// that TCPConn.ReadFrom can send by sendfile (a file right inside a
+// LimitedReader, or bare).
 type readFromConn struct {
 	*net.TCPConn
-	calls *atomic.Int32
+	calls, sendfile *atomic.Int32
 }
 
 func (c readFromConn) ReadFrom(r io.Reader) (int64, error) {
 	c.calls.Add(1)
+	inner := r
+	if lr, ok := r.(*io.LimitedReader); ok {
+		inner = lr.R
+	}
+	if _, ok := inner.(*os.File); ok {
+		c.sendfile.Add(1)
+	}
 	return c.TCPConn.ReadFrom(r)
 }
 
@@ -140,7 +149,7 @@ func TestFileBodySentByReadFrom(t *testing.T) {
 		return f
 	}
 	newBuffer := func(*testing.T) io.Reader { return bytes.NewBuffer(bytes.Clone(content)) }
-	var calls atomic.Int32
+	var calls, sendfile atomic.Int32
 	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
 		if b, _ := io.ReadAll(r.Body); !bytes.Equal(b, content) {
 			t.Errorf("server read %d bytes, want the %d of the file", len(b), len(content))
@@ -151,7 +160,7 @@ func TestFileBodySentByReadFrom(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return readFromConn{c.(*net.TCPConn), &calls}, nil
+			return readFromConn{c.(*net.TCPConn), &calls, &sendfile}, nil
 		}
 	}, func(t *testing.T, s *modeServer) {
 		for _, tc := range []struct {
@@ -168,6 +177,7 @@ func TestFileBodySentByReadFrom(t *testing.T) {
 			{"buffer, no length", newBuffer, 0, false},
 		} {
 			calls.Store(0)
+			sendfile.Store(0)
 			req := testutil.NewRequest(t, "PUT", s.URL, tc.body(t))
 			req.ContentLength = tc.clen
 			resp, err := s.tr.RoundTrip(req)
@@ -176,8 +186,9 @@ func TestFileBodySentByReadFrom(t *testing.T) {
 			}
 			resp.Body.Close()
 			want := tc.readFrom && protoOf(t) == 1 && !strings.HasPrefix(s.URL, "https")
-			if got := calls.Load() > 0; got != want {
-				t.Errorf("%s: ReadFrom called %v, want %v", tc.name, got, want)
+			if got := calls.Load() > 0; got != want || calls.Load() != sendfile.Load() {
+				t.Errorf("%s: ReadFrom called %v (%d times, %d of them with the file where sendfile finds it), want %v",
+					tc.name, got, calls.Load(), sendfile.Load(), want)
 			}
 		}
 	})

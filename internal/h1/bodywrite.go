@@ -30,7 +30,7 @@ func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64,
 		return err
 	}
 	if length > 0 {
-		n, err := copyBody(direct, &io.LimitedReader{R: body, N: length}, buf)
+		n, err := copyBody(direct, body, length, buf)
 		if err != nil {
 			return err
 		}
@@ -65,26 +65,31 @@ func (e *ContentLengthError) Error() string {
 	return fmt.Sprintf("http: ContentLength=%d with Body length %d", e.ContentLength, e.BodyLength)
 }
 
-// copyBody copies a Content-Length body to direct. When direct is the
-// socket and the body is a file or a socket, the conn's ReadFrom moves it
-// in the kernel (sendfile, splice) instead of through buf, as net/http
-// does; TLS conns have no ReadFrom and copy.
-func copyBody(direct io.Writer, body *io.LimitedReader, buf []byte) (int64, error) {
-	if w, ok := direct.(*countWriter); ok && kernelCopyable(body.R) {
+// copyBody copies the first length bytes of a Content-Length body to
+// direct. When direct is the socket and the body (out of its io.NopCloser)
+// is a file or a socket, the conn's ReadFrom moves it in the kernel
+// (sendfile, splice) instead of through buf, as net/http does; TLS conns
+// have no ReadFrom and copy.
+func copyBody(direct io.Writer, body io.Reader, length int64, buf []byte) (int64, error) {
+	if w, ok := direct.(*countWriter); ok {
 		if rf, ok := w.c.nc.(io.ReaderFrom); ok {
-			n, err := rf.ReadFrom(body)
-			w.c.written.Add(n)
-			return n, err
+			if r := unwrapNopCloser(body); kernelCopyable(r) {
+				// The conn's ReadFrom looks for the file or socket right
+				// inside the LimitedReader.
+				n, err := rf.ReadFrom(&io.LimitedReader{R: r, N: length})
+				w.c.written.Add(n)
+				return n, err
+			}
 		}
 	}
-	return io.CopyBuffer(direct, body, buf)
+	return io.CopyBuffer(direct, &io.LimitedReader{R: body, N: length}, buf)
 }
 
-// kernelCopyable: r (unwrapped) is what a TCP conn's ReadFrom sends
-// without a user-space copy; any other reader would make it fall back to
-// a copy with a buffer of its own.
+// kernelCopyable: r is what a TCP conn's ReadFrom sends without a
+// user-space copy; any other reader would make it fall back to a copy
+// with a buffer of its own.
 func kernelCopyable(r io.Reader) bool {
-	switch unwrapNopCloser(r).(type) {
+	switch r.(type) {
 	case *os.File, *net.TCPConn, *net.UnixConn:
 		return true
 	}
