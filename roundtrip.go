@@ -13,8 +13,17 @@ import (
 )
 
 // RoundTrip implements http.RoundTripper: validate → route → bridge →
-// pool.Get → conn.RoundTrip → retry-if-not-sent → wrap body.
+// pool.Get → conn.RoundTrip → retry-if-not-sent → wrap body. The request's
+// context cancels it, and so does its deprecated Cancel channel (the cause
+// is then ErrRequestCanceled).
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Cancel != nil {
+		return t.roundTripCancelChan(req)
+	}
+	return t.roundTrip(req)
+}
+
+func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	st := t.state()
 	if err := validate(req); err != nil {
 		closeReqBody(req)

@@ -57,7 +57,7 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 	bw := getWriter(&c.cw, c.cfg.WriteBufferSize)
 	ho := wire.HeadOptions{
 		AbsoluteForm:       o.AbsoluteForm,
-		ContentLength:      length,
+		ContentLength:      headLength(length),
 		UserAgent:          c.cfg.UserAgent,
 		AcceptEncoding:     o.AcceptEncoding,
 		ProxyAuthorization: o.ProxyAuth,
@@ -78,9 +78,16 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 	return c.startBody(req, resp)
 }
 
-// readHead reads interim responses and the final head, settling the
-// upload: an upload still running when a final status arrives is cut off
-// and the conn not reused (RFC 9112 §9.5: the server does not want the rest).
+// headLength is the framing the head announces: none for a tunnel's body.
+func headLength(length int64) int64 {
+	if length == tunnelLength {
+		return 0
+	}
+	return length
+}
+
+// readHead reads interim responses and the final head; startBody then
+// settles the upload (finalHead). On failure the upload is settled here.
 func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Response, error) {
 	resp := &http.Response{Request: req}
 	budget := wire.HeadBudget{Limit: c.cfg.maxHeader()} // 1xx heads and the final one share it
@@ -124,7 +131,6 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 			}
 		}
 	}
-	up.finalHead(c, resp.StatusCode)
 	return resp, nil
 }
 
@@ -183,11 +189,12 @@ func (c *Conn) wrapErr(err error) error {
 // startBody decides the framing and leaves the conn ready for ReadBody.
 func (c *Conn) startBody(req *http.Request, resp *http.Response) (*http.Response, error) {
 	f, err := wire.ResponseFraming(req.Method, resp)
+	if err != nil || resp.Close {
+		c.keepAlive = false
+	}
+	c.up.finalHead(c, resp.StatusCode) // after framing: it needs the keep-alive decision
 	if err != nil {
 		return nil, &phaseErr{errs.OpAwaitHeaders, err}
-	}
-	if resp.Close {
-		c.keepAlive = false
 	}
 	c.timeoutName = ""
 	if resp.StatusCode == 101 || (req.Method == http.MethodConnect && resp.StatusCode/100 == 2) {

@@ -1,0 +1,186 @@
+package spool_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
+)
+
+// Request.Cancel is deprecated but still used (http.Client sets it for a
+// RoundTripper it does not know when Client.Timeout is set): closing it
+// cancels the request at every stage, as a context would (net/http's
+// TestTransportCancelRequest* with RequestCancel, TestCancelRequestMidBody,
+// TestClientTimeoutCancel). The cause is ErrRequestCanceled.
+
+// hangUp bounds a wait that must not hang.
+const hangUp = 10 * time.Second
+
+func wantCanceled(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, spool.ErrRequestCanceled) {
+		t.Fatalf("%s: %v, want ErrRequestCanceled", what, err)
+	}
+}
+
+// roundTripAsync runs RoundTrip in a goroutine.
+func roundTripAsync(tr http.RoundTripper, req *http.Request) <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		ch <- err
+	}()
+	return ch
+}
+
+func waitErr(t *testing.T, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(hangUp):
+		t.Fatal("RoundTrip did not return after Request.Cancel closed")
+		return nil
+	}
+}
+
+func TestRequestCancelChannelBeforeRoundTrip(t *testing.T) {
+	forEachMode(t, hello, nil, func(t *testing.T, s *modeServer) {
+		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		cancel := make(chan struct{})
+		close(cancel)
+		req.Cancel = cancel
+		_, err := s.tr.RoundTrip(req)
+		wantCanceled(t, "RoundTrip", err)
+	})
+}
+
+func TestRequestCancelChannelWhileWaitingInPool(t *testing.T) {
+	release := make(chan struct{})
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-release
+	}, func(tr *spool.Transport) { tr.MaxConnsPerHost = 1 }, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("HTTP/2 multiplexes: the second request does not wait for the conn")
+		}
+		defer func() { release <- struct{}{} }()
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close() // the one conn stays busy until then
+		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		cancel := make(chan struct{})
+		req.Cancel = cancel
+		ch := roundTripAsync(s.tr, req)
+		testutil.WaitFor(t, "the second request waiting", func() bool { return s.tr.Stats().Total.Waiting == 1 })
+		close(cancel)
+		wantCanceled(t, "RoundTrip", waitErr(t, ch))
+	})
+}
+
+func TestRequestCancelChannelInDial(t *testing.T) {
+	inDial, unblock := make(chan struct{}), make(chan struct{})
+	forEachMode(t, hello, func(tr *spool.Transport) {
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			inDial <- struct{}{}
+			<-unblock
+			return nil, errors.New("dial refused by the test")
+		}
+	}, func(t *testing.T, s *modeServer) {
+		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		cancel := make(chan struct{})
+		req.Cancel = cancel
+		ch := roundTripAsync(s.tr, req)
+		<-inDial
+		close(cancel)
+		err := waitErr(t, ch)
+		unblock <- struct{}{}
+		wantCanceled(t, "RoundTrip", err)
+	})
+}
+
+func TestRequestCancelChannelBeforeResponseHeaders(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+	}, nil, func(t *testing.T, s *modeServer) {
+		defer func() { release <- struct{}{} }()
+		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		cancel := make(chan struct{})
+		req.Cancel = cancel
+		ch := roundTripAsync(s.tr, req)
+		<-arrived
+		close(cancel)
+		err := waitErr(t, ch)
+		wantCanceled(t, "RoundTrip", err)
+	})
+}
+
+func TestRequestCancelChannelMidBody(t *testing.T) {
+	release := make(chan struct{})
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "Hello")
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, ", world.")
+	}, nil, func(t *testing.T, s *modeServer) {
+		defer func() { release <- struct{}{} }()
+		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		cancel := make(chan struct{})
+		req.Cancel = cancel
+		resp, err := s.tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.Request != req {
+			t.Errorf("resp.Request is not the caller's request")
+		}
+		first := make([]byte, 5)
+		if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "Hello" {
+			t.Fatalf("first read %q, %v", first, err)
+		}
+		close(cancel)
+		rest, err := io.ReadAll(resp.Body)
+		if len(rest) > 0 {
+			t.Errorf("bytes after the cancel: %q", rest)
+		}
+		wantCanceled(t, "Body.Read", err)
+	})
+}
+
+// A request with a Cancel channel that is never closed works as any
+// other; the channel's watch ends with the body (goleak checks the binary).
+func TestRequestCancelChannelUnused(t *testing.T) {
+	forEachMode(t, hello, nil, func(t *testing.T, s *modeServer) {
+		for range 3 {
+			req := testutil.NewRequest(t, "GET", s.URL, nil)
+			req.Cancel = make(chan struct{})
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "hello" {
+				t.Fatalf("body %q", b)
+			}
+		}
+		if n := s.conns.Load(); n != 1 {
+			t.Fatalf("server saw %d conns for 3 sequential requests, want 1", n)
+		}
+	})
+}

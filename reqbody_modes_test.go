@@ -1,0 +1,270 @@
+package spool_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/h1"
+	"github.com/spoolhttp/spool/internal/testutil"
+)
+
+// Request bodies over the modes (h1, h1-tls, h2) against net/http's server.
+
+// TestRequestBodyLengthMismatch: a body longer or shorter than its
+// ContentLength fails the request (net/http's TestTransportPersistConnLeakShortBody)
+// instead of being cut to the declared length; the next request works.
+func TestRequestBodyLengthMismatch(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}, nil, func(t *testing.T, s *modeServer) {
+		for _, tc := range []struct {
+			body string
+			clen int64
+		}{{"Hello", 3}, {"Hel", 5}} {
+			if protoOf(t) == 2 && int64(len(tc.body)) < tc.clen {
+				// x/net's adapter sends the short body and ends the stream;
+				// the HTTP/2 engine issue (internal/h2) owns this case.
+				continue
+			}
+			req := testutil.NewRequest(t, "POST", s.URL, strings.NewReader(tc.body))
+			req.ContentLength = tc.clen
+			resp, err := s.tr.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("body %q with ContentLength %d: no error", tc.body, tc.clen)
+			}
+			var cl *h1.ContentLengthError
+			if protoOf(t) == 1 && (!errors.As(err, &cl) || cl.ContentLength != tc.clen || cl.BodyLength != int64(len(tc.body))) {
+				t.Fatalf("body %q with ContentLength %d: %v, want a ContentLengthError with both lengths", tc.body, tc.clen, err)
+			}
+		}
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
+		if err != nil {
+			t.Fatalf("the next request: %v", err)
+		}
+		resp.Body.Close()
+	})
+}
+
+// TestConnectTunnelBidirectional: a CONNECT request's body is the client's
+// half of the tunnel (net/http's TestTransportCONNECTBidi): written
+// unframed and at once, while the response body reads the server's half.
+func TestConnectTunnelBidirectional(t *testing.T) {
+	const target = "backend:443"
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "CONNECT" || r.RequestURI != target || r.ContentLength != 0 || len(r.TransferEncoding) != 0 {
+			t.Errorf("%s %q length %d te %q, want CONNECT %q unframed", r.Method, r.RequestURI, r.ContentLength, r.TransferEncoding, target)
+			w.WriteHeader(500)
+			return
+		}
+		nc, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer nc.Close()
+		nc.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+		for { // echo each line in upper case
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString(strings.ToUpper(line))
+			brw.Flush()
+		}
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("CONNECT over HTTP/2 (RFC 9113 §8.5) belongs to the HTTP/2 engine issue")
+		}
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		req := testutil.NewRequest(t, "CONNECT", s.URL, pr)
+		req.URL.Opaque = target
+		resp, err := (&http.Client{Transport: s.tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		br := bufio.NewReader(resp.Body)
+		for _, word := range []string{"foo", "bar", "baz"} {
+			io.WriteString(pw, word+"\n")
+			got, err := br.ReadString('\n')
+			if err != nil || got != strings.ToUpper(word)+"\n" {
+				t.Fatalf("tunnel echoed %q, %v; want %q", got, err, strings.ToUpper(word))
+			}
+		}
+	})
+}
+
+// readFromConn counts the ReadFrom calls on a dialed TCP conn, and those
+// that TCPConn.ReadFrom can send by sendfile (a file right inside a
+// LimitedReader, or bare).
+type readFromConn struct {
+	*net.TCPConn
+	calls, sendfile *atomic.Int32
+}
+
+func (c readFromConn) ReadFrom(r io.Reader) (int64, error) {
+	c.calls.Add(1)
+	inner := r
+	if lr, ok := r.(*io.LimitedReader); ok {
+		inner = lr.R
+	}
+	if _, ok := inner.(*os.File); ok {
+		c.sendfile.Add(1)
+	}
+	return c.TCPConn.ReadFrom(r)
+}
+
+// TestFileBodySentByReadFrom: a file body with a ContentLength goes to a
+// plain TCP conn through the conn's ReadFrom (sendfile), not through a
+// user-space buffer, as net/http's TestTransportRequestWriteRoundTrip
+// expects; chunked bodies, in-memory bodies, TLS and HTTP/2 copy.
+func TestFileBodySentByReadFrom(t *testing.T) {
+	const size = 1 << 10
+	content := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	newFile := func(t *testing.T) io.Reader {
+		f, err := os.CreateTemp(t.TempDir(), "body")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		f.Write(content)
+		f.Seek(0, 0)
+		return f
+	}
+	newBuffer := func(*testing.T) io.Reader { return bytes.NewBuffer(bytes.Clone(content)) }
+	var calls, sendfile atomic.Int32
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); !bytes.Equal(b, content) {
+			t.Errorf("server read %d bytes, want the %d of the file", len(b), len(content))
+		}
+	}, func(tr *spool.Transport) {
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return readFromConn{c.(*net.TCPConn), &calls, &sendfile}, nil
+		}
+	}, func(t *testing.T, s *modeServer) {
+		for _, tc := range []struct {
+			name     string
+			body     func(*testing.T) io.Reader
+			clen     int64
+			readFrom bool
+		}{
+			{"file, length", newFile, size, true},
+			{"file in NopCloser, length", func(t *testing.T) io.Reader { return io.NopCloser(newFile(t)) }, size, true},
+			{"file, no length", newFile, 0, false},
+			{"file, length -1", newFile, -1, false},
+			{"buffer, length", newBuffer, size, false},
+			{"buffer, no length", newBuffer, 0, false},
+		} {
+			calls.Store(0)
+			sendfile.Store(0)
+			req := testutil.NewRequest(t, "PUT", s.URL, tc.body(t))
+			req.ContentLength = tc.clen
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			resp.Body.Close()
+			want := tc.readFrom && protoOf(t) == 1 && !strings.HasPrefix(s.URL, "https")
+			if got := calls.Load() > 0; got != want || calls.Load() != sendfile.Load() {
+				t.Errorf("%s: ReadFrom called %v (%d times, %d of them with the file where sendfile finds it), want %v",
+					tc.name, got, calls.Load(), sendfile.Load(), want)
+			}
+		}
+	})
+}
+
+// stuckReader blocks every Read until unblock is closed, then reports EOF;
+// Close does not interrupt it (a caller's body that ignores Close).
+type stuckReader struct{ unblock chan struct{} }
+
+func (r stuckReader) Read([]byte) (int, error) { <-r.unblock; return 0, io.EOF }
+
+// TestResponseUsableWhileRequestBodyReadStuck: a server answers early
+// while the request body's Read blocks and ignores Close (net/http's
+// TestTransportNoReuseAfterEarlyResponse): the response is read and
+// closed without waiting for that Read, the conn is not reused, and the
+// next request goes on a new conn.
+func TestResponseUsableWhileRequestBodyReadStuck(t *testing.T) {
+	const size = 256 << 10
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			io.WriteString(w, "bar")
+			return
+		}
+		if r.ProtoMajor == 2 {
+			io.WriteString(w, "foo") // the stream ends; the server resets the upload
+			return
+		}
+		nc, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo") // keep-alive
+		go func() { io.Copy(io.Discard, nc); nc.Close() }()
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("x/net's adapter waits for the stuck body writer: the HTTP/2 engine issue owns this")
+		}
+		stuck := stuckReader{make(chan struct{})}
+		defer close(stuck.unblock)
+		body := io.MultiReader(strings.NewReader(strings.Repeat("x", size-1)), stuck)
+		req := testutil.NewRequest(t, "POST", s.URL, body)
+		req.ContentLength = size
+		done := make(chan error, 1)
+		go func() {
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				done <- err
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && string(b) != "foo" {
+				err = fmt.Errorf("body %q", b)
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("reading and closing the response hung on the stuck request body")
+		}
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "bar" {
+			t.Fatalf("GET: %q", b)
+		}
+		if protoOf(t) == 1 && s.conns.Load() != 2 {
+			t.Fatalf("server saw %d conns, want 2: the conn of the stuck upload must not be reused", s.conns.Load())
+		}
+	})
+}
