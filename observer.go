@@ -54,13 +54,13 @@ type Observer interface {
 // events.
 type NopObserver struct{}
 
-func (NopObserver) Dialed(DialEvent)             {}
-func (NopObserver) ConnClosed(ConnClosedEvent)   {}
-func (NopObserver) ConnState(ConnStateEvent)     {}
+func (NopObserver) Dialed(DialEvent)            {}
+func (NopObserver) ConnClosed(ConnClosedEvent)  {}
+func (NopObserver) ConnState(ConnStateEvent)    {}
 func (NopObserver) RequestStarted(RequestEvent) {}
-func (NopObserver) GotConn(GotConnEvent)         {}
-func (NopObserver) Response(ResponseEvent)       {}
-func (NopObserver) BodyDone(BodyEvent)           {}
+func (NopObserver) GotConn(GotConnEvent)        {}
+func (NopObserver) Response(ResponseEvent)      {}
+func (NopObserver) BodyDone(BodyEvent)          {}
 
 // Target is where a conn or request goes, as the pool keys it. Its fields
 // are what OpenTelemetry's HTTP client conventions take as attributes:
