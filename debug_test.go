@@ -103,8 +103,12 @@ func TestDebugJSON(t *testing.T) {
 func TestDebugHTMLEscapes(t *testing.T) {
 	evil := `"><script>alert(1)</script>`
 	tr := testutil.NewTransport(t, &spool.Transport{
-		Proxy:       func(*http.Request) (*url.URL, error) { return &url.URL{Scheme: "http", User: url.User(evil), Host: "proxy.test:3128"}, nil },
-		DialContext: func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no dial in this test") },
+		Proxy: func(*http.Request) (*url.URL, error) {
+			return &url.URL{Scheme: "http", User: url.User(evil), Host: "proxy.test:3128"}, nil
+		},
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("no dial in this test")
+		},
 	})
 	tr.RoundTrip(testutil.NewRequest(t, "GET", "http://origin.test/", nil))
 	h := spool.DebugHandler(tr)
