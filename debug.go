@@ -35,7 +35,8 @@ const (
 // page refreshes itself every second from the same URL with
 // ?format=json, which serves a DebugSnapshot. It needs no Observer, uses
 // no external script or style, and calling it more than once for the same
-// Transport is fine. Mount it where only operators reach it:
+// Transport is fine. It counts as tr's first use (tr's fields must be set
+// before). Mount it where only operators reach it:
 //
 //	mux.Handle("/debug/spool", spool.DebugHandler(tr))
 func DebugHandler(tr *Transport) http.Handler {
