@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoolhttp/spool/internal/dial"
@@ -37,6 +38,9 @@ type state struct {
 
 	secret [32]byte // keys the MAC of proxy passwords in pool keys
 
+	obs   Observer                // Transport.Observer; nil: no events are made
+	waits atomic.Pointer[waitLog] // the debug page's recent waits; nil until DebugHandler
+
 	routesMu sync.RWMutex
 	routes   map[routeID]*route // guarded by routesMu
 }
@@ -47,7 +51,7 @@ func (t *Transport) state() *state {
 }
 
 func newState(t *Transport) *state {
-	st := &state{t: t, routes: make(map[routeID]*route)}
+	st := &state{t: t, routes: make(map[routeID]*route), obs: t.Observer}
 	rand.Read(st.secret[:])
 	protos := nextProtos(t)
 	st.offerH2 = slices.Contains(protos, "h2")
@@ -61,6 +65,9 @@ func newState(t *Transport) *state {
 		MaxLifetime:        t.MaxConnLifetime,
 		MaxRequestsPerConn: t.MaxRequestsPerConn,
 		MultiplexHint:      st.h2Likely,
+	}
+	if st.obs != nil {
+		pc.Events = poolEvents{st.obs}
 	}
 	if t.DisableKeepAlives {
 		pc.MaxIdle = -1 // nothing is kept; limits and the wait queue still apply
