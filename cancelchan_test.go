@@ -1,11 +1,14 @@
 package spool_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,6 +184,80 @@ func TestRequestCancelChannelUnused(t *testing.T) {
 		}
 		if n := s.conns.Load(); n != 1 {
 			t.Fatalf("server saw %d conns for 3 sequential requests, want 1", n)
+		}
+	})
+}
+
+// echoTunnel answers a CONNECT with 200 and then echoes each line of the
+// client's half in upper case: on HTTP/1 over the hijacked conn, on HTTP/2
+// over the stream (RFC 9113 §8.5).
+func echoTunnel(w http.ResponseWriter, r *http.Request) {
+	var br *bufio.Reader
+	var out io.Writer = w
+	flush := func() { w.(http.Flusher).Flush() }
+	if r.ProtoMajor == 1 {
+		nc, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\n\r\n")
+		br, out, flush = brw.Reader, brw, func() { brw.Flush() }
+	} else {
+		w.WriteHeader(200)
+		flush()
+		br = bufio.NewReader(r.Body)
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		io.WriteString(out, strings.ToUpper(line))
+		flush()
+	}
+}
+
+// tunnelEcho opens a CONNECT tunnel and checks that two lines come back
+// in upper case.
+func tunnelEcho(t *testing.T, tr http.RoundTripper, url string, cancel chan struct{}) error {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req := testutil.NewRequest(t, "CONNECT", url, pr)
+	req.Cancel = cancel
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for _, word := range []string{"foo", "bar"} {
+		io.WriteString(pw, word+"\n")
+		got, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if got != strings.ToUpper(word)+"\n" {
+			return fmt.Errorf("tunnel echoed %q for %q", got, word)
+		}
+	}
+	return nil
+}
+
+// TestRequestCancelChannelTunnel: a CONNECT tunnel opened with a Cancel
+// channel that is never closed works as one without: on HTTP/2 the
+// tunnel is a stream the request's context governs, so the channel's
+// watch must not end (cancelling that context) when RoundTrip returns.
+func TestRequestCancelChannelTunnel(t *testing.T) {
+	forEachMode(t, echoTunnel, nil, func(t *testing.T, s *modeServer) {
+		if err := tunnelEcho(t, s.tr, s.URL, nil); err != nil {
+			if protoOf(t) == 2 {
+				t.Skipf("this HTTP/2 engine has no CONNECT tunnel: %v", err)
+			}
+			t.Fatalf("without a Cancel channel: %v", err)
+		}
+		if err := tunnelEcho(t, s.tr, s.URL, make(chan struct{})); err != nil {
+			t.Fatalf("with a Cancel channel never closed: %v", err)
 		}
 	})
 }
