@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,6 +108,60 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 			if err != nil || got != strings.ToUpper(word)+"\n" {
 				t.Fatalf("tunnel echoed %q, %v; want %q", got, err, strings.ToUpper(word))
 			}
+		}
+	})
+}
+
+// closeSignalPipe is a pipe's reading end as a request body: Close closes
+// the pipe (a pending Read returns) and closes closed.
+type closeSignalPipe struct {
+	*io.PipeReader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (p *closeSignalPipe) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return p.PipeReader.Close()
+}
+
+// TestConnectTunnelCloseClosesClientHalf: closing a CONNECT tunnel (its
+// response body) closes the request body too, so the writer of the
+// client's half, blocked in that body's Read, ends with the tunnel
+// (RoundTrip closes req.Body on every path) instead of waiting for a
+// caller who has moved on.
+func TestConnectTunnelCloseClosesClientHalf(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		nc, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer nc.Close()
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\n\r\n")
+		io.Copy(io.Discard, nc)
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("HTTP/1 tunnels: an HTTP/2 CONNECT is a stream")
+		}
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		body := &closeSignalPipe{PipeReader: pr, closed: make(chan struct{})}
+		req := testutil.NewRequest(t, "CONNECT", s.URL, body)
+		req.URL.Opaque = "backend:443"
+		resp, err := s.tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := resp.Body.(io.Writer); resp.StatusCode != 200 || !ok {
+			t.Fatalf("status %d, body %T: want 200 and a tunnel", resp.StatusCode, resp.Body)
+		}
+		io.WriteString(pw, "hello\n") // the writer is running and back in Read
+		resp.Body.Close()
+		select {
+		case <-body.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the request body was not closed with the tunnel")
 		}
 	})
 }
