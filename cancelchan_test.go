@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -258,6 +259,41 @@ func TestRequestCancelChannelTunnel(t *testing.T) {
 		}
 		if err := tunnelEcho(t, s.tr, s.URL, make(chan struct{})); err != nil {
 			t.Fatalf("with a Cancel channel never closed: %v", err)
+		}
+	})
+}
+
+// cancelWatches counts the goroutines watching a Request.Cancel channel.
+func cancelWatches() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "spool.awaitCancelChan(")
+}
+
+// TestRequestCancelChannelForgottenBody: a body dropped without Close is
+// reclaimed as any other, and its Cancel channel's watch ends with it
+// (the channel is never closed, the context never ends).
+func TestRequestCancelChannelForgottenBody(t *testing.T) {
+	forEachMode(t, hello, func(tr *spool.Transport) { tr.OnLeakedBody = func(string, string) {} }, func(t *testing.T, s *modeServer) {
+		func() {
+			req := testutil.NewRequest(t, "GET", s.URL, nil)
+			req.Cancel = make(chan struct{})
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp // dropped without Close
+		}()
+		if n := cancelWatches(); n != 1 {
+			t.Fatalf("%d Request.Cancel watches while the body lives, want 1", n)
+		}
+		deadline := time.Now().Add(hangUp)
+		for s.tr.Stats().Total.LeakedBodies == 0 || cancelWatches() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("after GC: %d leaked bodies reclaimed, %d Request.Cancel watches left; want 1 and 0",
+					s.tr.Stats().Total.LeakedBodies, cancelWatches())
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
 		}
 	})
 }
