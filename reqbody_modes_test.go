@@ -112,6 +112,51 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 	})
 }
 
+// TestConnectRefusedConnNotReused: a CONNECT body of unknown length goes
+// unframed, so a server that refuses the tunnel (407, keeping the conn)
+// reads it as the next request and answers it. That conn must not serve
+// the next request, or the stray answer is taken for its response (a
+// poisoned pool; net/http reuses it). The CONNECT itself does not ask
+// for Connection: close (a proxy would end the tunnel it opens).
+func TestConnectRefusedConnNotReused(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "CONNECT" {
+			if r.Close {
+				t.Errorf("the CONNECT head asked to close the conn")
+			}
+			w.WriteHeader(http.StatusProxyAuthRequired)
+			return
+		}
+		io.WriteString(w, r.URL.Path)
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("HTTP/1 framing: an HTTP/2 CONNECT body is DATA frames")
+		}
+		for i := range 5 {
+			req := testutil.NewRequest(t, "CONNECT", s.URL, strings.NewReader("GET /stray HTTP/1.1\r\nHost: x\r\n\r\n"))
+			req.ContentLength = 0 // unknown: the tunnel's first bytes
+			req.URL.Opaque = "backend:443"
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusProxyAuthRequired {
+				t.Fatalf("CONNECT: status %d", resp.StatusCode)
+			}
+			resp, err = s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL+"/next", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "/next" {
+				t.Fatalf("round %d: GET /next was answered %q", i, b)
+			}
+		}
+	})
+}
+
 // closeSignalPipe is a pipe's reading end as a request body: Close closes
 // the pipe (a pending Read returns) and closes closed.
 type closeSignalPipe struct {

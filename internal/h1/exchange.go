@@ -69,6 +69,15 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 		closeBody(req)
 		return nil, &phaseErr{errs.OpWrite, err}
 	}
+	if length == tunnelLength {
+		// The body goes unframed, so a server that refuses the tunnel
+		// reads whatever of it went out as the next request (RFC 9112
+		// §6.3) and its answer would meet our next request. A 2xx makes
+		// the conn a tunnel; after any other answer it is not reused. Set
+		// after the head: Connection: close would ask a proxy to end the
+		// tunnel it opens.
+		c.keepAlive = false
+	}
 	c.br = getReader(c.nc, c.cfg.ReadBufferSize)
 	up := c.sendBody(req, o, bw, body, length)
 	resp, err := c.readHead(req, o, up)
