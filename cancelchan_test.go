@@ -199,6 +199,7 @@ func echoTunnel(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 1 {
 		nc, brw, err := w.(http.Hijacker).Hijack()
 		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		defer nc.Close()

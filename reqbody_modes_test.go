@@ -70,21 +70,7 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 			w.WriteHeader(500)
 			return
 		}
-		nc, brw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer nc.Close()
-		nc.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
-		for { // echo each line in upper case
-			line, err := brw.ReadString('\n')
-			if err != nil {
-				return
-			}
-			brw.WriteString(strings.ToUpper(line))
-			brw.Flush()
-		}
+		echoTunnel(w, r)
 	}, nil, func(t *testing.T, s *modeServer) {
 		if protoOf(t) == 2 {
 			t.Skip("CONNECT over HTTP/2 (RFC 9113 §8.5) belongs to the HTTP/2 engine issue")
