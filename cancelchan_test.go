@@ -298,3 +298,38 @@ func TestRequestCancelChannelForgottenBody(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkRoundTripCancelChan is what a Request.Cancel channel costs a
+// request (http.Client sets one on every request to spool when
+// Client.Timeout is set): the same keep-alive GET over the in-memory
+// cannedConn, each with its own cancellable context, without and with a
+// channel. The watch goroutine, the derived context and the body wrapper
+// are the difference.
+//
+//	go test -run '^$' -bench RoundTripCancelChan -benchmem .
+func BenchmarkRoundTripCancelChan(b *testing.B) {
+	const resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nhello, world"
+	for _, withChan := range []bool{false, true} {
+		name := "ctx"
+		if withChan {
+			name = "ctx+cancel-chan"
+		}
+		b.Run(name, func(b *testing.B) {
+			conn := &cannedConn{resp: resp}
+			tr := &spool.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil }}
+			defer tr.Close()
+			req, _ := http.NewRequest("GET", "http://example.test/", nil)
+			buf := make([]byte, 512)
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, cancel := context.WithCancel(context.Background())
+				r := req.WithContext(ctx)
+				if withChan {
+					r.Cancel = make(chan struct{})
+				}
+				getAndRead(b, tr, r, buf)
+				cancel()
+			}
+		})
+	}
+}
