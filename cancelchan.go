@@ -40,10 +40,12 @@ func (t *Transport) roundTripCancelChan(orig *http.Request) (*http.Response, err
 		return nil, err
 	}
 	resp.Request = orig
-	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols ||
-		(orig.Method == http.MethodConnect && resp.StatusCode/100 == 2) {
-		// No body, or a tunnel that now owns the conn (the context no
-		// longer reaches it, as with a caller's context).
+	if _, tunnel := resp.Body.(io.Writer); tunnel || resp.Body == nil || resp.Body == http.NoBody {
+		// No body, or an HTTP/1 tunnel (101, CONNECT 2xx) whose body owns
+		// the conn: the context no longer reaches it, as with a caller's
+		// context. A writable body is net/http's test for it too
+		// (bodyIsWritable). An HTTP/2 CONNECT body is a stream that the
+		// context still governs: its watch ends with the body, as any other.
 		release(errRequestDone)
 		return resp, nil
 	}

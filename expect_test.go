@@ -32,48 +32,33 @@ func TestExpectContinueFinalStatusSendsBodyIfConnKept(t *testing.T) {
 		{"200-close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 200, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			tr := testutil.NewTransport(t, &spool.Transport{ExpectContinueTimeout: time.Hour})
-			type result struct {
-				resp *http.Response
-				err  error
-			}
-			done := make(chan result, 1)
-			go func() {
-				req := testutil.NewRequest(t, "PUT", "http://"+ln.Addr().String(), strings.NewReader(reqBody))
-				req.Header.Set("Expect", "100-continue")
-				resp, err := tr.RoundTrip(req)
-				if err == nil {
-					resp.Body.Close()
+			after := make(chan string, 1) // what the server got after its final status
+			s := testutil.NewRawServer(t, func(_ int, c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					t.Error(err)
+					after <- ""
+					return
 				}
-				done <- result{resp, err}
-			}()
-			c, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
+				io.WriteString(c, tc.head)
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				got, _ := io.ReadAll(br) // until the client closes
+				after <- string(got)
+			})
+			tr := testutil.NewTransport(t, &spool.Transport{ExpectContinueTimeout: time.Hour})
+			req := testutil.NewRequest(t, "PUT", s.URL(), strings.NewReader(reqBody))
+			req.Header.Set("Expect", "100-continue")
+			resp, err := tr.RoundTrip(req)
+			if err != nil || resp.StatusCode != tc.status {
+				t.Fatalf("RoundTrip: %v, %v; want %d", resp, err, tc.status)
 			}
-			defer c.Close()
-			br := bufio.NewReader(c)
-			if _, err := http.ReadRequest(br); err != nil {
-				t.Fatal(err)
-			}
-			io.WriteString(c, tc.head)
-			r := <-done
-			if r.err != nil || r.resp.StatusCode != tc.status {
-				t.Fatalf("RoundTrip: %v, %v; want %d", r.resp, r.err, tc.status)
-			}
+			resp.Body.Close()
 			tr.CloseIdleConnections() // the server sees EOF after whatever was sent
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			got, _ := io.ReadAll(br)
 			want := ""
 			if tc.wantBody {
 				want = reqBody
 			}
-			if string(got) != want {
+			if got := <-after; got != want {
 				t.Fatalf("the server got %q after the final status, want %q", got, want)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,21 +70,7 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 			w.WriteHeader(500)
 			return
 		}
-		nc, brw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer nc.Close()
-		nc.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
-		for { // echo each line in upper case
-			line, err := brw.ReadString('\n')
-			if err != nil {
-				return
-			}
-			brw.WriteString(strings.ToUpper(line))
-			brw.Flush()
-		}
+		echoTunnel(w, r)
 	}, nil, func(t *testing.T, s *modeServer) {
 		if protoOf(t) == 2 {
 			t.Skip("CONNECT over HTTP/2 (RFC 9113 §8.5) belongs to the HTTP/2 engine issue")
@@ -107,6 +94,105 @@ func TestConnectTunnelBidirectional(t *testing.T) {
 			if err != nil || got != strings.ToUpper(word)+"\n" {
 				t.Fatalf("tunnel echoed %q, %v; want %q", got, err, strings.ToUpper(word))
 			}
+		}
+	})
+}
+
+// TestConnectRefusedConnNotReused: a CONNECT body of unknown length goes
+// unframed, so a server that refuses the tunnel (407, keeping the conn)
+// reads it as the next request and answers it. That conn must not serve
+// the next request, or the stray answer is taken for its response (a
+// poisoned pool; net/http reuses it). The CONNECT itself does not ask
+// for Connection: close (a proxy would end the tunnel it opens).
+func TestConnectRefusedConnNotReused(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "CONNECT" {
+			if r.Close {
+				t.Errorf("the CONNECT head asked to close the conn")
+			}
+			w.WriteHeader(http.StatusProxyAuthRequired)
+			return
+		}
+		io.WriteString(w, r.URL.Path)
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("HTTP/1 framing: an HTTP/2 CONNECT body is DATA frames")
+		}
+		for i := range 5 {
+			req := testutil.NewRequest(t, "CONNECT", s.URL, strings.NewReader("GET /stray HTTP/1.1\r\nHost: x\r\n\r\n"))
+			req.ContentLength = 0 // unknown: the tunnel's first bytes
+			req.URL.Opaque = "backend:443"
+			resp, err := s.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusProxyAuthRequired {
+				t.Fatalf("CONNECT: status %d", resp.StatusCode)
+			}
+			resp, err = s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL+"/next", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "/next" {
+				t.Fatalf("round %d: GET /next was answered %q", i, b)
+			}
+		}
+	})
+}
+
+// closeSignalPipe is a pipe's reading end as a request body: Close closes
+// the pipe (a pending Read returns) and closes closed.
+type closeSignalPipe struct {
+	*io.PipeReader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (p *closeSignalPipe) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return p.PipeReader.Close()
+}
+
+// TestConnectTunnelCloseClosesClientHalf: closing a CONNECT tunnel (its
+// response body) closes the request body too, so the writer of the
+// client's half, blocked in that body's Read, ends with the tunnel
+// (RoundTrip closes req.Body on every path) instead of waiting for a
+// caller who has moved on.
+func TestConnectTunnelCloseClosesClientHalf(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		nc, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer nc.Close()
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\n\r\n")
+		io.Copy(io.Discard, nc)
+	}, nil, func(t *testing.T, s *modeServer) {
+		if protoOf(t) == 2 {
+			t.Skip("HTTP/1 tunnels: an HTTP/2 CONNECT is a stream")
+		}
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		body := &closeSignalPipe{PipeReader: pr, closed: make(chan struct{})}
+		req := testutil.NewRequest(t, "CONNECT", s.URL, body)
+		req.URL.Opaque = "backend:443"
+		resp, err := s.tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := resp.Body.(io.Writer); resp.StatusCode != 200 || !ok {
+			t.Fatalf("status %d, body %T: want 200 and a tunnel", resp.StatusCode, resp.Body)
+		}
+		io.WriteString(pw, "hello\n") // the writer is running and back in Read
+		resp.Body.Close()
+		select {
+		case <-body.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the request body was not closed with the tunnel")
 		}
 	})
 }

@@ -69,6 +69,15 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 		closeBody(req)
 		return nil, &phaseErr{errs.OpWrite, err}
 	}
+	if length == tunnelLength {
+		// The body goes unframed, so a server that refuses the tunnel
+		// reads whatever of it went out as the next request (RFC 9112
+		// §6.3) and its answer would meet our next request. A 2xx makes
+		// the conn a tunnel; after any other answer it is not reused. Set
+		// after the head: Connection: close would ask a proxy to end the
+		// tunnel it opens.
+		c.keepAlive = false
+	}
 	c.br = getReader(c.nc, c.cfg.ReadBufferSize)
 	up := c.sendBody(req, o, bw, body, length)
 	resp, err := c.readHead(req, o, up)
@@ -201,7 +210,7 @@ func (c *Conn) startBody(req *http.Request, resp *http.Response) (*http.Response
 		c.upgraded = true
 		c.keepAlive = false
 		c.dropWatch() // the body owns the conn now; the context no longer does
-		resp.Body = &upgradeBody{br: c.br, c: c}
+		resp.Body = &upgradeBody{br: c.br, c: c, up: c.up}
 		c.br = nil
 		return resp, nil
 	}
@@ -243,9 +252,13 @@ func closeBody(req *http.Request) {
 
 // upgradeBody is a 101/CONNECT response body: reads drain what bufio
 // already holds, then the socket; writes go straight to the socket.
+// Closing it closes the request body too: a body still streaming is the
+// tunnel's client half, and its writer, blocked in that body's Read,
+// ends with the tunnel instead of waiting for the caller.
 type upgradeBody struct {
 	br *bufio.Reader
 	c  *Conn
+	up *upload // the exchange's; an upgraded conn never recycles it
 }
 
 func (u *upgradeBody) Read(p []byte) (int, error) {
@@ -255,4 +268,8 @@ func (u *upgradeBody) Read(p []byte) (int, error) {
 	return u.c.nc.Read(p)
 }
 func (u *upgradeBody) Write(p []byte) (int, error) { return u.c.nc.Write(p) }
-func (u *upgradeBody) Close() error                { return u.c.Close() }
+func (u *upgradeBody) Close() error {
+	err := u.c.Close()
+	u.up.closeBody()
+	return err
+}
