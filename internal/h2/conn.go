@@ -36,6 +36,9 @@ type Conn struct {
 	Addr string    // remote address, for errors
 
 	Created time.Time
+	// Owner is set once by whoever dialed the conn, before first use (the
+	// root's route, to count a leaked body under its host).
+	Owner any
 
 	wq   writeQueue
 	henc *hpack.Encoder // guarded by wq.mu

@@ -89,6 +89,14 @@ func (s *stream) sendBody(h *reqHead, pre *[]byte, rest []byte) error {
 			return errReqBodyTooLong
 		}
 		eof := rerr == io.EOF
+		if !eof && rerr == nil && h.contentLength >= 0 && sent == h.contentLength {
+			// All declared bytes are in: END_STREAM goes on this frame if
+			// the body agrees it is over (x/net probes the same way).
+			if err := probeEOF(s.req.Body); err != nil {
+				return err
+			}
+			eof = true
+		}
 		if eof && h.contentLength >= 0 && sent < h.contentLength {
 			return errReqBodyTooShort
 		}
@@ -104,6 +112,24 @@ func (s *stream) sendBody(h *reqHead, pre *[]byte, rest []byte) error {
 			return s.sendTrailers(h)
 		}
 	}
+}
+
+// probeEOF reads on after the declared length: EOF is right, a byte is a
+// body longer than its ContentLength.
+func probeEOF(r io.Reader) error {
+	var b [1]byte
+	for i := 0; i < 100; i++ {
+		n, err := r.Read(b[:])
+		switch {
+		case n > 0:
+			return errReqBodyTooLong
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+	return io.ErrNoProgress
 }
 
 // errStopped: the stream ended while its body was being sent.

@@ -27,6 +27,9 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 	s := c.newStream(req, o)
 	h, err := c.checkRequest(req, o)
 	if err == nil {
+		if h.expect {
+			s.cont = make(chan struct{}, 1)
+		}
 		err = c.start(s, h, o)
 	}
 	if err != nil {
@@ -142,6 +145,12 @@ func (c *Conn) openLocked(s *stream, h *reqHead) error {
 	if c.reserved > 0 {
 		c.reserved--
 	} else if c.availableLocked() == 0 {
+		return s.notProcessed(errFull)
+	}
+	if uint32(len(c.streams)) >= c.maxStreams {
+		// Reserved under the assumed limit before the server's SETTINGS
+		// said less: sending it would be a protocol error once our ack is
+		// out (§5.1.2). Not sent, so the root replays it.
 		return s.notProcessed(errFull)
 	}
 	if c.peerMaxList > 0 && h.listSize > c.peerMaxList {
