@@ -243,5 +243,3 @@ func wait(t *testing.T, ch chan result) result {
 		return result{}
 	}
 }
-
-
