@@ -139,9 +139,8 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 
 	c.br = bufio.NewReaderSize(nc, readBufferSize)
 	c.fr = http2.NewFramer(nil, c.br)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(initialHeaderTable, nil)
-	c.fr.MaxHeaderListSize = f.cfg.MaxHeaderListSize
 	c.fr.SetReuseFrames()
+	c.initDecoder()
 
 	q := &c.wq
 	q.mu.Lock()

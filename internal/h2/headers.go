@@ -29,8 +29,9 @@ type reqHead struct {
 
 // checkRequest validates req as x/net does (connection-specific headers,
 // :path, header names and values) and works out its pseudo-headers.
-func (c *Conn) checkRequest(req *http.Request, o *Options) (*reqHead, error) {
-	h := &reqHead{method: req.Method}
+func (c *Conn) checkRequest(s *stream, req *http.Request, o *Options) (*reqHead, error) {
+	h := &s.head
+	h.method = req.Method
 	if err := h.check(req); err != nil {
 		return nil, &errs.Error{Op: errs.OpValidate, Addr: c.Addr, Err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // readerState is owned by the reader goroutine.
@@ -13,6 +14,8 @@ type readerState struct {
 	recvWindow  int32 // conn: bytes the peer may still send
 	unacked     int32 // conn: bytes received, credit not yet returned
 	bdp         bdpEstimator
+	hdec        *hpack.Decoder
+	block       headBlock // the header block being read
 }
 
 // maxControlBacklog bounds the frames the reader queues while the peer
@@ -58,8 +61,11 @@ func (c *Conn) readFrames() error {
 
 func (c *Conn) dispatch(f http2.Frame) error {
 	switch f := f.(type) {
-	case *http2.MetaHeadersFrame:
-		return c.onHeaders(f)
+	case *http2.HeadersFrame:
+		c.startBlock(f)
+		return c.onFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		return c.onFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.DataFrame:
 		return c.onData(f)
 	case *http2.SettingsFrame:
@@ -77,6 +83,20 @@ func (c *Conn) dispatch(f http2.Frame) error {
 		return connError(http2.ErrCodeProtocol, "PUSH_PROMISE with push disabled")
 	}
 	return nil // PRIORITY, unknown types: ignored (§5.5)
+}
+
+// onFragment decodes a header fragment and, at END_HEADERS, hands the
+// block on.
+func (c *Conn) onFragment(frag []byte, end bool) error {
+	if err := c.decodeFragment(frag, end); err != nil || !end {
+		return err
+	}
+	b := &c.rd.block
+	defer b.clearFields()
+	if b.invalid != nil {
+		return c.streamError(b.id, http2.ErrCodeProtocol, b.invalid)
+	}
+	return c.onHeaders(b)
 }
 
 // connErr is a connection error we detected: GOAWAY with its code.

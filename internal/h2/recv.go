@@ -8,8 +8,8 @@ import (
 )
 
 // onHeaders handles a response head, a 1xx, or trailers.
-func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
-	s, idle := c.lookup(f.StreamID)
+func (c *Conn) onHeaders(f *headBlock) error {
+	s, idle := c.lookup(f.id)
 	if s == nil {
 		if idle {
 			// HEADERS on a stream we never opened, or server-initiated
@@ -48,12 +48,12 @@ func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return nil // 1xx
 	}
 	resp.Body = http.NoBody
-	if !f.StreamEnded() {
+	if !f.endStream {
 		resp.Body = c.newBody(s, resp)
 	}
 	s.mu.Lock()
 	s.resp, s.headDone = resp, true
-	if f.StreamEnded() {
+	if f.endStream {
 		s.endLocked()
 	}
 	s.mu.Unlock()

@@ -25,7 +25,7 @@ func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) { return c.D
 // Do is RoundTrip with Options.
 func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 	s := c.newStream(req, o)
-	h, err := c.checkRequest(req, o)
+	h, err := c.checkRequest(s, req, o)
 	if err == nil {
 		if h.expect {
 			s.cont = make(chan struct{}, 1)

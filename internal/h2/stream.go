@@ -54,6 +54,9 @@ type stream struct {
 	window    int32 // guarded by mu: our window's size, for the update threshold
 	unacked   int32 // guarded by mu: bytes read, credit not yet returned
 
+	head reqHead   // the request's pseudo-headers and framing (caller, then body writer)
+	strs [8]string // backing for the response's single header values
+
 	// reader goroutine only
 	remain       int64 // bytes the Content-Length still promises, -1 if none
 	n1xx         int   // 1xx heads seen

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/textproto"
-
-	"golang.org/x/net/http2"
 )
 
 // Response validation, beyond what Framer.ReadMetaHeaders already checks
@@ -39,11 +37,11 @@ const max1xx = 16
 // decodeHead turns a response HEADERS block into a response. It returns
 // (nil, nil) for a 1xx, which it has reported to the trace. An error is a
 // stream error (PROTOCOL_ERROR) whose cause it is. s.mu is held.
-func (s *stream) decodeHead(f *http2.MetaHeadersFrame) (*http.Response, error) {
-	if f.Truncated {
+func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
+	if f.truncated {
 		return nil, errHeaderListTooLarge
 	}
-	status := f.PseudoValue("status")
+	status := f.status
 	if status == "" {
 		return nil, errNoStatus
 	}
@@ -51,9 +49,12 @@ func (s *stream) decodeHead(f *http2.MetaHeadersFrame) (*http.Response, error) {
 	if code < 0 {
 		return nil, errBadStatus
 	}
-	regular := f.RegularFields()
+	regular := f.fields
 	header := make(http.Header, len(regular))
-	strs := make([]string, len(regular)) // one backing array for single values
+	strs := s.strs[:] // one backing array for single values: most fields have one
+	if len(regular) > len(strs) {
+		strs = make([]string, len(regular))
+	}
 	var declared http.Header
 	for _, hf := range regular {
 		switch hf.Name {
@@ -100,12 +101,12 @@ func (s *stream) decodeHead(f *http2.MetaHeadersFrame) (*http.Response, error) {
 	noBody := s.isHead || code == http.StatusNoContent || code == http.StatusNotModified
 	if noBody {
 		s.remain = -1
-		if f.StreamEnded() {
+		if f.endStream {
 			resp.ContentLength = max(resp.ContentLength, 0)
 		}
 	} else {
 		s.remain = resp.ContentLength
-		if resp.ContentLength < 0 && f.StreamEnded() {
+		if resp.ContentLength < 0 && f.endStream {
 			resp.ContentLength = 0
 		}
 	}
@@ -114,8 +115,8 @@ func (s *stream) decodeHead(f *http2.MetaHeadersFrame) (*http.Response, error) {
 
 // info1xx reports a 1xx head: 100 lets a waiting body go; every one reaches
 // Got1xxResponse (103 Early Hints, ...), whose error fails the stream.
-func (s *stream) info1xx(f *http2.MetaHeadersFrame, code int, header http.Header) error {
-	if f.StreamEnded() {
+func (s *stream) info1xx(f *headBlock, code int, header http.Header) error {
+	if f.endStream {
 		return err1xxEnd
 	}
 	if s.n1xx++; s.n1xx > max1xx {
@@ -137,15 +138,18 @@ func (s *stream) info1xx(f *http2.MetaHeadersFrame, code int, header http.Header
 
 // decodeTrailers checks a trailing HEADERS block: END_STREAM and no
 // pseudo-headers, else a connection error as x/net (§8.1).
-func decodeTrailers(f *http2.MetaHeadersFrame) (map[string][]string, error) {
-	if !f.StreamEnded() {
+func decodeTrailers(f *headBlock) (map[string][]string, error) {
+	if !f.endStream {
 		return nil, errTrailerNoEnd
 	}
-	if len(f.PseudoFields()) > 0 {
+	if f.pseudo > 0 {
 		return nil, errTrailerPseudo
 	}
-	t := make(map[string][]string, len(f.Fields))
-	for _, hf := range f.Fields {
+	if f.truncated {
+		return nil, errHeaderListTooLarge
+	}
+	t := make(map[string][]string, len(f.fields))
+	for _, hf := range f.fields {
 		k := canonicalName(hf.Name)
 		t[k] = append(t[k], hf.Value)
 	}
