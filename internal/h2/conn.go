@@ -48,6 +48,7 @@ type Conn struct {
 	fr *http2.Framer // reader goroutine only (reads; frames are written by frames.go)
 
 	started atomic.Int64 // streams started, for errs.Error.Reused
+	open    atomic.Int32 // streams open (len(streams), readable without mu)
 	rd      readerState  // reader goroutine only
 	health  health
 

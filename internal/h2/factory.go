@@ -134,7 +134,7 @@ const readBufferSize = 32 << 10
 func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 	c := &Conn{nc: nc, cfg: &f.cfg, ctr: &f.ctr, Addr: remoteAddr(nc), Created: now}
 	c.initState()
-	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed)
+	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
 	c.br = bufio.NewReaderSize(nc, readBufferSize)

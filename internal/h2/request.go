@@ -72,6 +72,7 @@ func (c *Conn) abandon(s *stream) {
 	}
 	if s.id != 0 {
 		delete(c.streams, s.id)
+		c.open.Add(-1)
 	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
@@ -162,6 +163,7 @@ func (c *Conn) openLocked(s *stream, h *reqHead) error {
 	s.window = c.streamWindow
 	s.recvAvail = c.streamWindow
 	c.streams[s.id] = s
+	c.open.Add(1)
 	return nil
 }
 

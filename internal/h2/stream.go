@@ -104,6 +104,7 @@ func (s *stream) finish() bool {
 	}
 	c.mu.Lock()
 	delete(c.streams, s.id)
+	c.open.Add(-1)
 	c.cond.Broadcast() // a body writer waiting for a window sees stop
 	drained := c.err == nil && c.refusesLocked() && len(c.streams) == 0 && c.reserved == 0
 	c.mu.Unlock()

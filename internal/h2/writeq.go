@@ -2,6 +2,7 @@ package h2
 
 import (
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ type writeQueue struct {
 	nc      net.Conn
 	timeout time.Duration
 	onErr   func(error) // called once, on the flusher, when a write fails
+	shared  func() bool // other streams are open: worth a yield before writing
 
 	mu       sync.Mutex
 	drained  sync.Cond // on mu: a write finished (body writers wait for room)
@@ -59,8 +61,8 @@ const (
 	initialBuffer = 16 << 10
 )
 
-func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error)) {
-	q.nc, q.timeout, q.onErr = nc, timeout, onErr
+func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error), shared func() bool) {
+	q.nc, q.timeout, q.onErr, q.shared = nc, timeout, onErr, shared
 	q.drained.L = &q.mu
 	q.buf = make([]byte, 0, initialBuffer)
 }
@@ -85,6 +87,13 @@ func (q *writeQueue) flushLocked(reader bool) {
 // flush writes batches until the queue is empty, a write fails, or
 // maxFlushRounds is reached (then a goroutine takes over).
 func (q *writeQueue) flush() {
+	if q.shared != nil && q.shared() {
+		// Other streams' goroutines are likely runnable (woken by the
+		// reader, about to queue their next HEADERS): one yield lets them
+		// join this write instead of each making its own (the Go
+		// equivalent of hyper flushing when nothing is pending).
+		runtime.Gosched()
+	}
 	for round := 0; ; round++ {
 		q.mu.Lock()
 		if len(q.buf) == 0 || q.err != nil {
