@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,8 @@ type peer struct {
 	hbuf   bytes.Buffer
 	frames chan any
 	done   chan struct{}
+	closed chan struct{} // the test ended
+	deaf   atomic.Bool   // stop reading (a peer that no longer reads its socket)
 }
 
 // copied frames, as the reader hands them over
@@ -38,6 +41,14 @@ type (
 		id   uint32
 		end  bool
 		data []byte
+	}
+	gotSettings struct {
+		ack  bool
+		vals map[http2.SettingID]uint32
+	}
+	gotGoAway struct {
+		last uint32
+		code http2.ErrCode
 	}
 )
 
@@ -59,7 +70,7 @@ func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{t: t, nc: snc, frames: make(chan any, 1024), done: make(chan struct{})}
+	p := &peer{t: t, nc: snc, frames: make(chan any, 1024), done: make(chan struct{}), closed: make(chan struct{})}
 	p.fr = http2.NewFramer(snc, snc)
 	p.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	p.henc = hpack.NewEncoder(&p.hbuf)
@@ -68,6 +79,7 @@ func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		close(p.closed)
 		c.Close()
 		snc.Close()
 		<-p.done
@@ -77,7 +89,7 @@ func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer)
 		t.Fatalf("preface %q, %v", preface, err)
 	}
 	go p.read()
-	if sf, ok := p.next().(*http2.SettingsFrame); !ok || sf.IsAck() {
+	if sf, ok := p.next().(*gotSettings); !ok || sf.ack {
 		t.Fatalf("first client frame is not SETTINGS")
 	}
 	if settings != nil {
@@ -91,6 +103,13 @@ func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer)
 func (p *peer) read() {
 	defer close(p.done)
 	for {
+		for p.deaf.Load() {
+			time.Sleep(10 * time.Millisecond)
+			if !p.alive() {
+				close(p.frames)
+				return
+			}
+		}
 		f, err := p.fr.ReadFrame()
 		if err != nil {
 			close(p.frames)
@@ -101,9 +120,34 @@ func (p *peer) read() {
 			p.frames <- &gotHeaders{id: f.StreamID, end: f.StreamEnded(), fields: append([]hpack.HeaderField(nil), f.Fields...)}
 		case *http2.DataFrame:
 			p.frames <- &gotData{id: f.StreamID, end: f.StreamEnded(), data: append([]byte(nil), f.Data()...)}
+		case *http2.SettingsFrame:
+			gs := &gotSettings{ack: f.IsAck(), vals: map[http2.SettingID]uint32{}}
+			f.ForeachSetting(func(s http2.Setting) error { gs.vals[s.ID] = s.Val; return nil })
+			p.frames <- gs
+		case *http2.PingFrame:
+			cp := *f
+			p.frames <- &cp
+		case *http2.RSTStreamFrame:
+			cp := *f
+			p.frames <- &cp
+		case *http2.WindowUpdateFrame:
+			cp := *f
+			p.frames <- &cp
+		case *http2.GoAwayFrame:
+			p.frames <- &gotGoAway{last: f.LastStreamID, code: f.ErrCode}
 		default:
-			p.frames <- f
+			p.frames <- f.Header()
 		}
+	}
+}
+
+// alive reports whether the server side of the conn is still open.
+func (p *peer) alive() bool {
+	select {
+	case <-p.closed:
+		return false
+	default:
+		return true
 	}
 }
 
@@ -128,8 +172,8 @@ func (p *peer) next() any {
 			switch f := f.(type) {
 			case *http2.WindowUpdateFrame:
 				continue
-			case *http2.SettingsFrame:
-				if f.IsAck() {
+			case *gotSettings:
+				if f.ack {
 					continue
 				}
 			case *http2.PingFrame:
@@ -197,11 +241,11 @@ func (p *peer) expectRST(id uint32) http2.ErrCode {
 }
 
 // expectGoAway reads frames until GOAWAY.
-func (p *peer) expectGoAway() *http2.GoAwayFrame {
+func (p *peer) expectGoAway() *gotGoAway {
 	p.t.Helper()
 	for {
 		switch f := p.next().(type) {
-		case *http2.GoAwayFrame:
+		case *gotGoAway:
 			return f
 		case error:
 			p.t.Fatalf("conn ended without GOAWAY: %v", f)
