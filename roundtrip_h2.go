@@ -41,3 +41,21 @@ func (st *state) h2Leaked(c *h2.Conn, method string, u *url.URL) {
 	}
 	st.reportLeak(method, u)
 }
+
+// H2Stats counts HTTP/2 events since the Transport was created, over all
+// its conns.
+type H2Stats struct {
+	Streams      uint64 // streams started
+	GoAways      uint64 // GOAWAY frames received
+	NotProcessed uint64 // streams the server refused or left above a GOAWAY: replayed
+	Resets       uint64 // RST_STREAM sent (early Close, timeouts, cancellations, stream errors)
+	PeerResets   uint64 // RST_STREAM received
+	FlowStalls   uint64 // times a request body waited for the server's flow-control window
+	PingFailures uint64 // conns closed because a health-check PING went unanswered
+}
+
+func (st *state) h2Stats() H2Stats {
+	c := st.h2.Counters()
+	return H2Stats{Streams: c.Streams, GoAways: c.GoAways, NotProcessed: c.NotProcessed, Resets: c.Resets,
+		PeerResets: c.PeerResets, FlowStalls: c.FlowStalls, PingFailures: c.PingFailures}
+}

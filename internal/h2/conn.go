@@ -70,6 +70,7 @@ type Conn struct {
 	goAwayID   uint32 // its Last-Stream-ID
 	goAwayCode http2.ErrCode
 	degraded   bool  // a degraded PING went unanswered
+	doNotReuse bool  // a request asked to close the conn after it (Connection: close)
 	err        error // the conn failed or was closed: nothing more works
 	closed     bool  // Close was called
 
@@ -114,7 +115,7 @@ func (c *Conn) availableLocked() int {
 // refusesLocked: no new stream may start (failed, closed, GOAWAY, degraded
 // or out of stream IDs).
 func (c *Conn) refusesLocked() bool {
-	return c.err != nil || c.goAway || c.degraded || c.nextID > maxStreamID
+	return c.err != nil || c.goAway || c.degraded || c.doNotReuse || c.nextID > maxStreamID
 }
 
 // InFlight is streams open or reserved.
@@ -178,6 +179,8 @@ func (c *Conn) refusalLocked() error {
 		return errGoAway
 	case c.degraded:
 		return errDegraded
+	case c.doNotReuse:
+		return errDoNotReuse
 	case c.nextID > maxStreamID:
 		return errIDsExhausted
 	}

@@ -26,6 +26,8 @@ var (
 	errGoAway = fmt.Errorf("h2: conn closing, GOAWAY received: %w", pool.ErrServerClosed)
 	// errDegraded: a PING after a stream's timeout went unanswered.
 	errDegraded = errors.New("h2: conn degraded: PING after a stream timeout unanswered")
+	// errDoNotReuse: a request said Connection: close.
+	errDoNotReuse = errors.New("h2: conn closing after a request with Connection: close")
 	// errIDsExhausted: all 2^30 client stream IDs are used.
 	errIDsExhausted = errors.New("h2: stream IDs exhausted")
 	// errPingTimeout: the health check's PING went unanswered.

@@ -58,7 +58,7 @@ func (s *stream) writeBody(h *reqHead, pre *[]byte, rest []byte) {
 		s.fail(err, false)
 		s.finish() // sends RST_STREAM CANCEL: the request is incomplete
 	}
-	s.sendDone.Store(true)
+	s.sent.Store(true)
 	s.notify() // ResponseHeaderTimeout may start now
 	if err != nil && s.stop.Load() {
 		err = nil // the stream ended first: not the body's failure

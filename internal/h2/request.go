@@ -2,6 +2,8 @@ package h2
 
 import (
 	"net/http"
+
+	"golang.org/x/net/http/httpguts"
 	"net/http/httptrace"
 	"sync"
 )
@@ -25,7 +27,11 @@ func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) { return c.D
 // Do is RoundTrip with Options.
 func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 	s := c.newStream(req, o)
-	h, err := c.checkRequest(s, req, o)
+	err := c.holdSlot(s)
+	var h *reqHead
+	if err == nil {
+		h, err = c.checkRequest(s, req, o)
+	}
 	if err == nil {
 		if h.expect {
 			s.cont = make(chan struct{}, 1)
@@ -33,7 +39,6 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 		err = c.start(s, h, o)
 	}
 	if err != nil {
-		s.sendDone.Store(true)
 		s.closeReqBody()
 		c.abandon(s)
 		traceWroteRequest(s.trace, err)
@@ -62,17 +67,29 @@ func (c *Conn) newStream(req *http.Request, o *Options) *stream {
 	return s
 }
 
-// abandon ends a stream that never started: its reservation is consumed
+// holdSlot makes sure the stream has a reservation: the caller's (taken
+// by Reserve), or one taken now. The stream holds it until openLocked
+// turns it into an open stream, or abandon gives it back.
+func (c *Conn) holdSlot(s *stream) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reserved > 0 {
+		return nil
+	}
+	if err := c.reserveLocked(); err != nil {
+		s.noSlot = true
+		return s.notProcessed(err)
+	}
+	return nil
+}
+
+// abandon ends a stream that never started: its reservation is released
 // and OnStreamDone reports it, as for any RoundTrip.
 func (c *Conn) abandon(s *stream) {
 	s.finished.Store(true)
 	c.mu.Lock()
-	if s.id == 0 && c.reserved > 0 {
+	if !s.noSlot && c.reserved > 0 {
 		c.reserved--
-	}
-	if s.id != 0 {
-		delete(c.streams, s.id)
-		c.open.Add(-1)
 	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
@@ -122,9 +139,11 @@ func (c *Conn) start(s *stream, h *reqHead, o *Options) error {
 	switch {
 	case !h.hasBody:
 		s.sendDone.Store(true)
+		s.sent.Store(true)
 		traceWroteRequest(s.trace, nil)
 	case pre != nil && len(rest) == 0 && !h.expect && len(h.trailers) == 0:
 		s.sendDone.Store(true)
+		s.sent.Store(true)
 		putBodyBuf(pre)
 		s.closeReqBody()
 		traceWroteRequest(s.trace, nil)
@@ -138,15 +157,7 @@ func (c *Conn) start(s *stream, h *reqHead, o *Options) error {
 // ID, under c.mu and wq.mu.
 func (c *Conn) openLocked(s *stream, h *reqHead) error {
 	if err := c.refusalLocked(); err != nil {
-		if c.reserved > 0 {
-			c.reserved--
-		}
 		return s.notProcessed(err)
-	}
-	if c.reserved > 0 {
-		c.reserved--
-	} else if c.availableLocked() == 0 {
-		return s.notProcessed(errFull)
 	}
 	if uint32(len(c.streams)) >= c.maxStreams {
 		// Reserved under the assumed limit before the server's SETTINGS
@@ -157,8 +168,14 @@ func (c *Conn) openLocked(s *stream, h *reqHead) error {
 	if c.peerMaxList > 0 && h.listSize > c.peerMaxList {
 		return s.notProcessed(errRequestHeaderListSize)
 	}
+	if c.reserved > 0 { // 0 only if a conn failure dropped all reservations
+		c.reserved--
+	}
 	s.id = c.nextID
 	c.nextID += 2
+	if s.req.Close || httpguts.HeaderValuesContainsToken(s.req.Header["Connection"], "close") {
+		c.doNotReuse = true // as net/http: this request is the conn's last
+	}
 	s.sendWindow = int64(c.peerWindow)
 	s.window = c.streamWindow
 	s.recvAvail = c.streamWindow

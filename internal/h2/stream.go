@@ -30,10 +30,12 @@ type stream struct {
 
 	wroteHeaders bool        // caller only: HEADERS were queued
 	bodyFailed   atomic.Bool // the request body's Read failed or lied about its length
-	sendDone     atomic.Bool // END_STREAM sent, or the body abandoned
+	sendDone     atomic.Bool // END_STREAM sent (or the peer's reset made it moot)
+	sent         atomic.Bool // sending is over: END_STREAM sent, or the body writer gave up
 	stop         atomic.Bool // no more frames for this stream (it is reset or finished)
 	finished     atomic.Bool // the slot is freed
 	bodyClosed   atomic.Bool // req.Body was closed
+	noSlot       bool        // caller only: holdSlot found none; nothing to give back
 
 	wake chan struct{} // cap 1: the reader changed something
 	cont chan struct{} // cap 1, only with Expect: 100-continue: a 100 came
@@ -108,9 +110,7 @@ func (s *stream) finish() bool {
 	c.cond.Broadcast() // a body writer waiting for a window sees stop
 	drained := c.err == nil && c.refusesLocked() && len(c.streams) == 0 && c.reserved == 0
 	c.mu.Unlock()
-	if !s.sendDone.Load() {
-		s.closeReqBody() // unblocks a body writer stuck in Read
-	}
+	s.closeReqBody() // unblocks a body writer stuck in Read; once only
 	if f := c.cfg.OnStreamDone; f != nil {
 		f(c)
 	}
@@ -154,7 +154,7 @@ func (s *stream) awaitHead() (*http.Response, error) {
 			s.finish()
 			return nil, s.headErr(err)
 		}
-		if d > 0 && t == nil && s.sendDone.Load() {
+		if d > 0 && t == nil && s.sent.Load() {
 			t = time.NewTimer(d)
 			tc = t.C
 		}
