@@ -34,6 +34,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		s.endLocked()
 		s.mu.Unlock()
 		s.notify()
+		s.recvDone()
 		return nil
 	}
 	if !s.gotFirstByte {
@@ -48,7 +49,14 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		return nil // 1xx
 	}
 	resp.Body = http.NoBody
-	if !f.endStream {
+	switch {
+	case f.endStream:
+	case s.isHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified:
+		// No content (RFC 9110 §6.4.1): the caller gets NoBody at once, as
+		// from net/http; the stream ends here when END_STREAM comes, so no
+		// RST_STREAM interrupts a server that is about to end it.
+		s.autoFinish = true
+	default:
 		resp.Body = c.newBody(s, resp)
 	}
 	s.mu.Lock()
@@ -60,6 +68,13 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	s.notify()
 	s.notifyCont() // a body waiting for 100-continue learns it is not wanted
 	return nil
+}
+
+// recvDone finishes, on the reader, a stream whose caller holds NoBody.
+func (s *stream) recvDone() {
+	if s.autoFinish {
+		s.finish()
+	}
 }
 
 // endLocked records END_STREAM: EOF after the buffered data, or a short
@@ -93,7 +108,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		return nil // a stream we reset; its credit is back already
 	}
 	data := f.Data()
-	if s.isHead && len(data) > 0 {
+	if s.autoFinish && len(data) > 0 {
 		return c.streamError(s.id, http2.ErrCodeProtocol, errDataOnHead)
 	}
 	if s.remain >= 0 {
@@ -126,6 +141,8 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	s.notify()
 	if !f.StreamEnded() {
 		c.sampleBDP(n)
+	} else {
+		s.recvDone()
 	}
 	return nil
 }

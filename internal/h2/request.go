@@ -49,7 +49,7 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Request = req
-	if resp.Body == http.NoBody {
+	if resp.Body == http.NoBody && !s.autoFinish {
 		s.finish() // END_STREAM came with the head
 	}
 	return resp, nil

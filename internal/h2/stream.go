@@ -62,6 +62,7 @@ type stream struct {
 	// reader goroutine only
 	remain       int64 // bytes the Content-Length still promises, -1 if none
 	n1xx         int   // 1xx heads seen
+	autoFinish   bool  // the response has no content: END_STREAM finishes the stream
 	gotFirstByte bool
 }
 

@@ -24,7 +24,7 @@ var (
 	errTrailerNoEnd       = errors.New("http2: trailers without END_STREAM")
 	errTrailerPseudo      = errors.New("http2: pseudo-header in trailers")
 	errHeadersAfterEnd    = errors.New("http2: HEADERS after END_STREAM")
-	errDataOnHead         = errors.New("http2: DATA in a response to HEAD")
+	errDataOnHead         = errors.New("http2: DATA in a response without content (HEAD, 204, 304)")
 	errDataBeforeHeaders  = errors.New("http2: DATA before the response HEADERS")
 	errDataAfterEnd       = errors.New("http2: DATA after END_STREAM")
 	errStreamWindow       = errors.New("http2: DATA beyond the stream window")
