@@ -15,7 +15,42 @@ type readerState struct {
 	unacked     int32 // conn: bytes received, credit not yet returned
 	bdp         bdpEstimator
 	hdec        *hpack.Decoder
-	block       headBlock // the header block being read
+	block       headBlock  // the header block being read
+	peerClosed  closedRing // streams the peer ended (END_STREAM or RST_STREAM)
+}
+
+// closedRing remembers the last streams the peer closed, so a DATA or
+// HEADERS it sends on one later is told apart from a late frame on a stream
+// we reset (which §5.1 says to ignore): the former is a connection error
+// STREAM_CLOSED (§5.1, "closed").
+type closedRing struct {
+	ids  [closedRingSize]uint32
+	next int
+}
+
+const closedRingSize = 32
+
+func (r *closedRing) add(id uint32) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % closedRingSize
+}
+
+func (r *closedRing) has(id uint32) bool {
+	for _, x := range r.ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// onClosedStream handles a DATA or HEADERS on a stream no longer open:
+// an error if the peer itself had closed it, else ignored.
+func (c *Conn) onClosedStream(id uint32) error {
+	if c.rd.peerClosed.has(id) {
+		return connError(http2.ErrCodeStreamClosed, "frame on a stream the server closed")
+	}
+	return nil
 }
 
 // maxControlBacklog bounds the frames the reader queues while the peer
@@ -37,6 +72,9 @@ func (c *Conn) readFrames() error {
 	for {
 		f, err := c.fr.ReadFrame()
 		c.health.seen.Store(true)
+		if errors.Is(err, http2.ErrFrameTooLarge) {
+			return connError(http2.ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
+		}
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {

@@ -16,13 +16,13 @@ func (c *Conn) onHeaders(f *headBlock) error {
 			// with push off (§5.1.1, §8.4).
 			return connError(http2.ErrCodeProtocol, "HEADERS on an idle stream")
 		}
-		return nil // a stream we reset: its HPACK state is already decoded
+		return c.onClosedStream(f.id) // its HPACK state is decoded already
 	}
 	s.mu.Lock()
 	ended, headDone := s.recvEnded, s.headDone
 	s.mu.Unlock()
 	if ended {
-		return c.streamError(s.id, http2.ErrCodeStreamClosed, errHeadersAfterEnd)
+		return connError(http2.ErrCodeStreamClosed, errHeadersAfterEnd.Error())
 	}
 	if headDone {
 		tr, err := decodeTrailers(f)
@@ -80,6 +80,7 @@ func (s *stream) recvDone() {
 // endLocked records END_STREAM: EOF after the buffered data, or a short
 // body if Content-Length promised more. s.mu is held.
 func (s *stream) endLocked() {
+	s.c.rd.peerClosed.add(s.id) // reader goroutine: endLocked is its
 	s.recvEnded = true
 	if s.err == nil {
 		s.err = io.EOF
@@ -105,7 +106,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		if idle {
 			return connError(http2.ErrCodeProtocol, "DATA on an idle stream")
 		}
-		return nil // a stream we reset; its credit is back already
+		return c.onClosedStream(f.StreamID) // its credit is back already
 	}
 	data := f.Data()
 	if s.autoFinish && len(data) > 0 {
@@ -124,7 +125,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		return c.streamError(s.id, http2.ErrCodeProtocol, errDataBeforeHeaders)
 	case s.recvEnded:
 		s.mu.Unlock()
-		return c.streamError(s.id, http2.ErrCodeStreamClosed, errDataAfterEnd)
+		return connError(http2.ErrCodeStreamClosed, errDataAfterEnd.Error())
 	case n > s.recvAvail:
 		s.mu.Unlock()
 		return c.streamError(s.id, http2.ErrCodeFlowControl, errStreamWindow)
