@@ -102,6 +102,7 @@ func (b *body) ended(err error) error {
 	b.cleanup.Stop()
 	s.finish()
 	s.releaseBuf()
+	s.flushReset()
 	if err == io.ErrUnexpectedEOF {
 		return err // a short body, as net/http reports it
 	}

@@ -169,10 +169,12 @@ func (c *Conn) streamError(id uint32, code http2.ErrCode, cause error) error {
 	if s == nil && idle {
 		return nil
 	}
-	if err := c.queueRST(id, code, true); err != nil {
+	mark, err := c.queueRSTMark(id, code, true)
+	if err != nil {
 		return err
 	}
 	if s != nil {
+		s.rstMark.Store(mark)
 		se, ok := cause.(http2.StreamError)
 		if !ok {
 			se = http2.StreamError{StreamID: id, Code: code, Cause: cause}

@@ -36,6 +36,10 @@ type stream struct {
 	finished     atomic.Bool // the slot is freed
 	bodyClosed   atomic.Bool // req.Body was closed
 	noSlot       bool        // caller only: holdSlot found none; nothing to give back
+	// rstMark: the reader reset the stream for a stream error; the caller
+	// waits until the RST_STREAM is written before it reports the error, so
+	// a program that exits on it does not take the frame with it.
+	rstMark atomic.Uint64
 
 	wake chan struct{} // cap 1: the reader changed something
 	cont chan struct{} // cap 1, only with Expect: 100-continue: a 100 came
@@ -121,6 +125,13 @@ func (s *stream) finish() bool {
 	return true
 }
 
+// flushReset waits for the reader's RST_STREAM of this stream, if any.
+func (s *stream) flushReset() {
+	if m := s.rstMark.Load(); m > 0 {
+		s.c.wq.waitFor(m)
+	}
+}
+
 // closeReqBody closes the request body once, whoever gets there first
 // (finish, or the body writer at its end): the RoundTripper contract.
 func (s *stream) closeReqBody() {
@@ -153,6 +164,7 @@ func (s *stream) awaitHead() (*http.Response, error) {
 		}
 		if err != nil {
 			s.finish()
+			s.flushReset()
 			return nil, s.headErr(err)
 		}
 		if d > 0 && t == nil && s.sent.Load() {
