@@ -26,8 +26,17 @@ type body struct {
 	cleanup runtime.Cleanup
 }
 
-func (c *Conn) newBody(s *stream, resp *http.Response) *body {
-	b := &body{s: s, resp: resp}
+// respBody is a response and its body, allocated together; the body's
+// cleanup runs once neither is reachable.
+type respBody struct {
+	resp http.Response
+	body body
+}
+
+// newBody makes the body of rb's response, in rb.
+func (c *Conn) newBody(s *stream, rb *respBody) *body {
+	b := &rb.body
+	b.s, b.resp = s, &rb.resp
 	b.cleanup = runtime.AddCleanup(b, reclaim, s)
 	return b
 }
@@ -88,6 +97,7 @@ func (b *body) atEOF() {
 	}
 	s.finish()
 	s.releaseBuf()
+	s.releaseWake()
 }
 
 // ended returns what Read returns once the stream is over.
@@ -102,6 +112,7 @@ func (b *body) ended(err error) error {
 	b.cleanup.Stop()
 	s.finish()
 	s.releaseBuf()
+	s.releaseWake()
 	s.flushReset()
 	if err == io.ErrUnexpectedEOF {
 		return err // a short body, as net/http reports it

@@ -110,9 +110,9 @@ func validWireName(v string) bool {
 }
 
 // startBlock begins a HEADERS block.
-func (c *Conn) startBlock(f *http2.HeadersFrame) {
+func (c *Conn) startBlock(id uint32, endStream bool) {
 	b := &c.rd.block
-	*b = headBlock{id: f.StreamID, endStream: f.StreamEnded(), fields: b.fields[:0], remain: c.cfg.MaxHeaderListSize}
+	*b = headBlock{id: id, endStream: endStream, fields: b.fields[:0], remain: c.cfg.MaxHeaderListSize}
 }
 
 // decodeFragment feeds one HEADERS or CONTINUATION fragment to the

@@ -41,13 +41,14 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		s.gotFirstByte = true
 		traceFirstByte(s.trace)
 	}
-	resp, err := s.decodeHead(f)
+	rb, err := s.decodeHead(f)
 	if err != nil {
 		return c.streamError(s.id, http2.ErrCodeProtocol, err)
 	}
-	if resp == nil {
+	if rb == nil {
 		return nil // 1xx
 	}
+	resp := &rb.resp
 	resp.Body = http.NoBody
 	switch {
 	case f.endStream:
@@ -57,7 +58,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		// RST_STREAM interrupts a server that is about to end it.
 		s.autoFinish = true
 	default:
-		resp.Body = c.newBody(s, resp)
+		resp.Body = c.newBody(s, rb)
 	}
 	s.mu.Lock()
 	s.resp, s.headDone = resp, true

@@ -41,23 +41,28 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 	if err != nil {
 		s.closeReqBody()
 		c.abandon(s)
+		s.releaseWake()
 		traceWroteRequest(s.trace, err)
 		return nil, err
 	}
 	resp, err := s.awaitHead()
 	if err != nil {
+		s.releaseWake()
 		return nil, err
 	}
 	resp.Request = req
-	if resp.Body == http.NoBody && !s.autoFinish {
-		s.finish() // END_STREAM came with the head
+	if resp.Body == http.NoBody {
+		if !s.autoFinish {
+			s.finish() // END_STREAM came with the head
+		}
+		s.releaseWake()
 	}
 	return resp, nil
 }
 
 func (c *Conn) newStream(req *http.Request, o *Options) *stream {
 	s := &stream{c: c, ctx: req.Context(), req: req, isHead: req.Method == http.MethodHead,
-		wake: make(chan struct{}, 1), remain: -1}
+		wake: wakePool.Get().(chan struct{}), remain: -1}
 	if o != nil && o.Trace != nil {
 		s.trace = o.Trace
 	} else {

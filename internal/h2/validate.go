@@ -34,10 +34,11 @@ var (
 // on HTTP/1 when nobody traces them; a hostile server sends them forever).
 const max1xx = 16
 
-// decodeHead turns a response HEADERS block into a response. It returns
+// decodeHead turns a response HEADERS block into a response (with room
+// for its body). It returns
 // (nil, nil) for a 1xx, which it has reported to the trace. An error is a
 // stream error (PROTOCOL_ERROR) whose cause it is. s.mu is held.
-func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
+func (s *stream) decodeHead(f *headBlock) (*respBody, error) {
 	if f.truncated {
 		return nil, errHeaderListTooLarge
 	}
@@ -80,7 +81,9 @@ func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
 	if code < 200 {
 		return nil, s.info1xx(f, code, header)
 	}
-	resp := &http.Response{
+	rb := new(respBody) // the response and its body in one allocation
+	resp := &rb.resp
+	*resp = http.Response{
 		Status: statusLine(code, status), StatusCode: code,
 		Proto: "HTTP/2.0", ProtoMajor: 2,
 		Header: header, Trailer: declared, ContentLength: -1,
@@ -110,7 +113,7 @@ func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
 			resp.ContentLength = 0
 		}
 	}
-	return resp, nil
+	return rb, nil
 }
 
 // info1xx reports a 1xx head: 100 lets a waiting body go; every one reaches
