@@ -31,8 +31,13 @@ func (c countingConn) Write(p []byte) (int, error) {
 //	go test -run '^$' -bench H2 -benchmem .
 func BenchmarkH2(b *testing.B) {
 	body := []byte("hello, world")
+	big := make([]byte, 1<<20)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
+		if r.URL.Path == "/1m" {
+			w.Write(big)
+			return
+		}
 		w.Write(body)
 	}))
 	srv.EnableHTTP2 = true
@@ -40,7 +45,7 @@ func BenchmarkH2(b *testing.B) {
 	srv.StartTLS()
 	defer srv.Close()
 	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	for _, par := range []int{1, 16} {
+	for _, cell := range []int{1, 16, 0} { // 0: a 1 MiB download
 		for _, name := range []string{"spool", "net-http"} {
 			var writes atomic.Int64
 			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -56,14 +61,22 @@ func BenchmarkH2(b *testing.B) {
 			} else {
 				rt = &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true, MaxConnsPerHost: 1}
 			}
-			b.Run(name+"/streams="+itoa(par), func(b *testing.B) {
-				req, _ := http.NewRequest("GET", srv.URL, nil)
+			par := cell
+			sub, path := name+"/streams="+itoa(par), "/"
+			if par == 0 {
+				sub, path, par = name+"/download-1MiB", "/1m", 1
+			}
+			b.Run(sub, func(b *testing.B) {
+				req, _ := http.NewRequest("GET", srv.URL+path, nil)
+				if path == "/1m" {
+					b.SetBytes(int64(len(big)))
+				}
 				getH2(b, rt, req, make([]byte, 64)) // dial outside the timing
 				writes.Store(0)
 				b.ReportAllocs()
 				b.ResetTimer()
 				if par == 1 {
-					buf := make([]byte, 64)
+					buf := make([]byte, 32<<10)
 					for i := 0; i < b.N; i++ {
 						getH2(b, rt, req, buf)
 					}

@@ -134,7 +134,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	s.recvAvail -= n
 	s.unacked += n - int32(len(data)) // padding is consumed at once
 	if len(data) > 0 && s.err == nil {
-		s.appendLocked(data)
+		s.buf.write(data)
 	}
 	if f.StreamEnded() {
 		s.endLocked()

@@ -54,8 +54,7 @@ type stream struct {
 	recvEnded bool           // guarded by mu: END_STREAM received
 	err       error          // guarded by mu: io.EOF at the end, or why the stream failed
 	rstDone   bool           // guarded by mu: RST_STREAM sent or received
-	buf       *[]byte        // guarded by mu: received DATA not yet read (pooled)
-	off       int            // guarded by mu: read offset into *buf
+	buf       recvBuf        // guarded by mu: received DATA not yet read
 	trailer   map[string][]string
 	recvAvail int32 // guarded by mu: bytes the peer may still send (our window)
 	window    int32 // guarded by mu: our window's size, for the update threshold
