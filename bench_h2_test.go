@@ -1,6 +1,7 @@
 package spool_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -34,9 +35,12 @@ func BenchmarkH2(b *testing.B) {
 	big := make([]byte, 1<<20)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		if r.URL.Path == "/1m" {
+		switch r.URL.Path {
+		case "/1m":
 			w.Write(big)
 			return
+		case "/up":
+			io.Copy(io.Discard, r.Body)
 		}
 		w.Write(body)
 	}))
@@ -45,7 +49,7 @@ func BenchmarkH2(b *testing.B) {
 	srv.StartTLS()
 	defer srv.Close()
 	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	for _, cell := range []int{1, 16, 0} { // 0: a 1 MiB download
+	for _, cell := range []int{1, 16, 0, -1} { // 0: a 1 MiB download, -1: upload
 		for _, name := range []string{"spool", "net-http"} {
 			var writes atomic.Int64
 			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -63,13 +67,19 @@ func BenchmarkH2(b *testing.B) {
 			}
 			par := cell
 			sub, path := name+"/streams="+itoa(par), "/"
-			if par == 0 {
+			switch par {
+			case 0:
 				sub, path, par = name+"/download-1MiB", "/1m", 1
+			case -1:
+				sub, path, par = name+"/upload-1MiB", "/up", 1
 			}
 			b.Run(sub, func(b *testing.B) {
 				req, _ := http.NewRequest("GET", srv.URL+path, nil)
-				if path == "/1m" {
+				if path != "/" {
 					b.SetBytes(int64(len(big)))
+				}
+				if path == "/up" {
+					req, _ = http.NewRequest("POST", srv.URL+path, bytes.NewReader(big))
 				}
 				getH2(b, rt, req, make([]byte, 64)) // dial outside the timing
 				writes.Store(0)
@@ -97,6 +107,9 @@ func BenchmarkH2(b *testing.B) {
 }
 
 func getH2(b *testing.B, rt http.RoundTripper, req *http.Request, buf []byte) {
+	if req.GetBody != nil {
+		req.Body, _ = req.GetBody()
+	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		b.Fatal(err)

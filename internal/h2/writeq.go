@@ -52,9 +52,11 @@ const (
 	// handing the flushing to a goroutine.
 	maxFlushRounds = 8
 	// writeQueueHigh is how much a body writer lets pile up before it waits
-	// for the socket: flow control bounds it too, but a peer may grant a
-	// window of 2 GiB.
-	writeQueueHigh = 256 << 10
+	// for the socket (flow control bounds it too, but a peer may grant a
+	// window of 2 GiB). Small enough that the buffers stay under
+	// maxKeptBuffer and are reused, large enough that a write is in
+	// progress while the next frames are queued.
+	writeQueueHigh = 32 << 10
 	// maxKeptBuffer: a buffer grown past this by a large upload is dropped
 	// after its write rather than kept for the conn's life.
 	maxKeptBuffer = 64 << 10
