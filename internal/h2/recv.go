@@ -25,17 +25,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		return connError(http2.ErrCodeStreamClosed, errHeadersAfterEnd.Error())
 	}
 	if headDone {
-		tr, err := decodeTrailers(f)
-		if err != nil {
-			return connError(http2.ErrCodeProtocol, err.Error())
-		}
-		s.mu.Lock()
-		s.trailer = tr
-		s.endLocked()
-		s.mu.Unlock()
-		s.notify()
-		s.recvDone()
-		return nil
+		return c.onTrailers(s, f)
 	}
 	if !s.gotFirstByte {
 		s.gotFirstByte = true
@@ -68,6 +58,21 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	s.mu.Unlock()
 	s.notify()
 	s.notifyCont() // a body waiting for 100-continue learns it is not wanted
+	return nil
+}
+
+// onTrailers ends the stream with its trailers.
+func (c *Conn) onTrailers(s *stream, f *headBlock) error {
+	tr, err := decodeTrailers(f)
+	if err != nil {
+		return connError(http2.ErrCodeProtocol, err.Error())
+	}
+	s.mu.Lock()
+	s.trailer = tr
+	s.endLocked()
+	s.mu.Unlock()
+	s.notify()
+	s.recvDone()
 	return nil
 }
 
