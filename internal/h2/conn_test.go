@@ -155,7 +155,7 @@ func TestReleaseGivesBackReservation(t *testing.T) {
 	if c.Available() != 2 || c.InFlight() != 0 {
 		t.Fatalf("after both Released: Available=%d InFlight=%d, want 2 0", c.Available(), c.InFlight())
 	}
-	// The released slots (still counted by x/net) serve new streams.
+	// The released slots serve new streams.
 	var resps []*http.Response
 	for i := 0; i < 2; i++ {
 		if err := c.Reserve(); err != nil {
