@@ -70,6 +70,12 @@ func TestOneConnServesConcurrentRequests(t *testing.T) {
 			if c.InFlight() != 0 || c.Err() != nil {
 				t.Errorf("after all streams: InFlight=%d Err=%v", c.InFlight(), c.Err())
 			}
+			// resp.TLS is the conn's, as net/http's HTTP/2 sets it.
+			if resp, err := c.RoundTrip(get(t, s.URL+"/x")); err != nil {
+				t.Fatal(err)
+			} else if readAll(t, resp.Body); (mode == "h2") != (resp.TLS != nil) || (resp.TLS != nil && resp.TLS.NegotiatedProtocol != "h2") {
+				t.Errorf("%s: resp.TLS = %+v", mode, resp.TLS)
+			}
 		})
 	}
 }
