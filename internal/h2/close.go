@@ -126,6 +126,9 @@ func (c *Conn) teardown(readErr error) {
 		// program that exits on their error must not take it with it.
 		q := &c.wq
 		q.closing.Store(true)
+		// A write in progress gets the short bound too: a peer that does
+		// not read must not hold the streams' failure for a write timeout.
+		c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		q.mu.Lock()
 		if q.err == nil {
 			q.buf = appendGoAway(q.buf, ce.code, ce.reason)
