@@ -82,10 +82,6 @@ func newState(t *Transport) *state {
 		ProxyConnectHeader:    t.ProxyConnectHeader,
 		GetProxyConnectHeader: t.GetProxyConnectHeader,
 	})
-	st.h2 = h2.NewFactory(h2.Config{
-		MaxHeaderListSize: uint32(min(max(t.MaxResponseHeaderBytes, 0), 1<<32-1)),
-		OnStreamDone:      func(c *h2.Conn) { st.pool.Put("", c, true, pool.ReasonNotReusable) },
-	})
 	ua := t.UserAgent
 	if ua == "" {
 		ua = DefaultUserAgent
@@ -101,6 +97,7 @@ func newState(t *Transport) *state {
 		DisableKeepAlives:     t.DisableKeepAlives,
 		MaxRequests:           t.MaxRequestsPerConn,
 	}
+	st.h2 = h2.NewFactory(st.h2Config(ua))
 	st.acceptEncoding = "gzip"
 	if t.ExtraEncodings {
 		st.acceptEncoding = "gzip, zstd, br"

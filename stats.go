@@ -56,12 +56,13 @@ type CloseCounts struct {
 type Stats struct {
 	Total HostStats            `json:"total"`
 	Hosts map[string]HostStats `json:"hosts"`
+	H2    H2Stats              `json:"h2"` // HTTP/2 protocol events over all conns (roundtrip_h2.go)
 }
 
 // Stats returns a snapshot of the pool; cheap enough to call every second.
 func (t *Transport) Stats() Stats {
 	ps := t.state().pool.Stats()
-	s := Stats{Total: hostStats(ps.Total), Hosts: make(map[string]HostStats, len(ps.Hosts))}
+	s := Stats{Total: hostStats(ps.Total), Hosts: make(map[string]HostStats, len(ps.Hosts)), H2: t.state().h2Stats()}
 	for k, h := range ps.Hosts {
 		s.Hosts[string(k)] = hostStats(h)
 	}
