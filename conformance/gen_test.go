@@ -231,6 +231,11 @@ func rewriteExpr(e ast.Expr, httpName string) ast.Expr {
 		}
 	case *ast.CallExpr:
 		return rewriteCall(e)
+	case *ast.BasicLit:
+		// Texts naming the test package's path (log lines with a caller).
+		if e.Kind == token.STRING && strings.Contains(e.Value, "net/http_test.") {
+			return &ast.BasicLit{Kind: token.STRING, Value: strings.ReplaceAll(e.Value, "net/http_test.", genModule+"/"+testDir+"_test.")}
+		}
 	case *ast.BinaryExpr:
 		if (e.Op == token.EQL || e.Op == token.NEQ) && (isExportErr(e.X) || isExportErr(e.Y)) {
 			var out ast.Expr = &ast.CallExpr{Fun: ast.NewIdent("ConfErrEq"), Args: []ast.Expr{e.X, e.Y}}

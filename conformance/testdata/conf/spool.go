@@ -74,13 +74,24 @@ func init() {
 	}
 }
 
+// fromHTTPTransport swaps httptest.Server's client transport. httptest
+// sets TLSClientConfig, ForceAttemptHTTP2 and a DialContext that calls the
+// transport's Dial when a test sets one (else it routes example.com to the
+// server); the wrapper's DialContext does the same with its own Dial.
 func fromHTTPTransport(tr *http.Transport) http.RoundTripper {
-	return &ConfTransport{
+	w := &ConfTransport{
 		TLSClientConfig:   tr.TLSClientConfig,
 		ForceAttemptHTTP2: tr.ForceAttemptHTTP2,
-		DialContext:       tr.DialContext,
 		Proxy:             tr.Proxy,
 	}
+	inner := tr.DialContext
+	w.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if w.Dial != nil {
+			return w.Dial(network, addr)
+		}
+		return inner(ctx, network, addr)
+	}
+	return w
 }
 
 // spool returns the spool.Transport, building it on first use.
@@ -150,9 +161,12 @@ func (t *ConfTransport) build() *spool.Transport {
 // RoundTrip sends req through spool, or through a RegisterProtocol'd
 // RoundTripper for its scheme.
 func (t *ConfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.mu.Lock()
-	alt := t.alt[req.URL.Scheme]
-	t.mu.Unlock()
+	var alt http.RoundTripper
+	if req.URL != nil {
+		t.mu.Lock()
+		alt = t.alt[req.URL.Scheme]
+		t.mu.Unlock()
+	}
 	if alt != nil {
 		return alt.RoundTrip(req)
 	}
