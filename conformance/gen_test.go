@@ -37,13 +37,24 @@ const (
 	testDir   = "nethttp" // the generated test package's directory
 )
 
+// hookFuncs maps export_test.go's Transport methods that package conf
+// stands in for to its functions (a method cannot be added to net/http's
+// Transport from outside).
+var hookFuncs = map[string]string{
+	"IdleConnKeysForTesting":       "ConfIdleConnKeys",
+	"IdleConnKeyCountForTesting":   "ConfIdleConnKeyCount",
+	"IdleConnCountForTesting":      "ConfIdleConnCount",
+	"NumPendingRequestsForTesting": "ConfNumPendingRequests",
+}
+
 // confNames are the identifiers package conf offers to the tests; a file
 // that uses one gets conf dot-imported.
 var confNames = []string{
 	"ConfTransport", "ConfClient", "ConfWithT", "ConfErrIs", "ConfErrEq",
 	"CondSkipHTTP2", "ExportHttp2ConfigureServer", "ExportHttp2ConfigureTransport",
-	"SetRSTAvoidanceDelay", "ConfMaxWriteWait", "ResponseWriterConnForTesting", "DefaultUserAgent", "ExportErrRequestCanceled",
+	"SetRSTAvoidanceDelay", "MaxWriteWaitBeforeConnReuse", "SetEnterRoundTripHook", "NewLoggingConn", "ResponseWriterConnForTesting", "DefaultUserAgent", "ExportErrRequestCanceled",
 	"ExportErrRequestCanceledConn", "ExportErrServerClosedIdle",
+	"ConfIdleConnKeys", "ConfIdleConnKeyCount", "ConfIdleConnCount", "ConfNumPendingRequests",
 }
 
 // loadTests parses net/http's test files of package http_test (plus
@@ -223,8 +234,6 @@ func rewriteExpr(e ast.Expr, httpName string) ast.Expr {
 			switch {
 			case e.Sel.Name == "Transport":
 				return ast.NewIdent("ConfTransport")
-			case e.Sel.Name == "MaxWriteWaitBeforeConnReuse":
-				return ast.NewIdent("ConfMaxWriteWait") // main_test.go's TestMain
 			case slices.Contains(confNames, e.Sel.Name):
 				return ast.NewIdent(e.Sel.Name)
 			}
@@ -256,6 +265,8 @@ func rewriteCall(c *ast.CallExpr) ast.Expr {
 	switch {
 	case sel.Sel.Name == "Client" && len(c.Args) == 0:
 		return &ast.CallExpr{Fun: ast.NewIdent("ConfClient"), Args: []ast.Expr{sel.X}}
+	case hookFuncs[sel.Sel.Name] != "":
+		return &ast.CallExpr{Fun: ast.NewIdent(hookFuncs[sel.Sel.Name]), Args: append([]ast.Expr{sel.X}, c.Args...)}
 	case sel.Sel.Name == "WithT" && len(c.Args) == 1:
 		return &ast.CallExpr{Fun: ast.NewIdent("ConfWithT"), Args: []ast.Expr{sel.X, c.Args[0]}}
 	case sel.Sel.Name == "Is" && isIdent(sel.X, "errors") && len(c.Args) == 2 && isExportErr(c.Args[1]):

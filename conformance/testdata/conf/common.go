@@ -107,3 +107,7 @@ func ConfErrEq(err, target error) bool {
 // does for its HTTP/2 ResponseWriter: hostPortHandler then writes only the
 // client's address (a server-side detail, the same for both transports).
 func ResponseWriterConnForTesting(w http.ResponseWriter) (net.Conn, bool) { return nil, false }
+
+// NewLoggingConn is net/http's debug logging wrapper; the one test that
+// uses it does so only when its debug constant is set.
+func NewLoggingConn(baseName string, c net.Conn) net.Conn { return c }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -236,5 +238,64 @@ func (t *ConfTransport) Clone() *ConfTransport {
 	return c
 }
 
-// ConfMaxWriteWait: spool has no such knob (main_test.go's TestMain sets it).
-var ConfMaxWriteWait = new(time.Duration)
+// MaxWriteWaitBeforeConnReuse: spool has no such wait (it never reuses a
+// conn whose request body is still being written), so the knob is inert.
+var MaxWriteWaitBeforeConnReuse = new(time.Duration)
+
+// SetEnterRoundTripHook: the one test using it only adds a 1ms delay at
+// RoundTrip's start to favour one interleaving; spool runs without it.
+func SetEnterRoundTripHook(f func()) {}
+
+// The pool introspection hooks of export_test.go, answered from
+// spool.Transport.Stats with the same meaning. net/http keys a pool as
+// "proxy|scheme|addr"; spool as "scheme://addr" (or "proxy|scheme://addr").
+
+func netHTTPKey(spoolKey string) string {
+	proxy, target, ok := strings.Cut(spoolKey, "|")
+	if !ok {
+		proxy, target = "", spoolKey
+	}
+	scheme, addr, _ := strings.Cut(target, "://")
+	return proxy + "|" + scheme + "|" + addr
+}
+
+func (t *ConfTransport) hosts() map[string]spool.HostStats {
+	t.mu.Lock()
+	sp := t.sp
+	t.mu.Unlock()
+	if sp == nil {
+		return nil
+	}
+	return sp.Stats().Hosts
+}
+
+// ConfIdleConnKeys is export_test.go's IdleConnKeysForTesting: the pool
+// keys holding idle conns.
+func ConfIdleConnKeys(t *ConfTransport) []string {
+	keys := []string{}
+	for k, h := range t.hosts() {
+		if h.Idle > 0 {
+			keys = append(keys, netHTTPKey(k))
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ConfIdleConnKeyCount is export_test.go's IdleConnKeyCountForTesting.
+func ConfIdleConnKeyCount(t *ConfTransport) int { return len(ConfIdleConnKeys(t)) }
+
+// ConfIdleConnCount is export_test.go's IdleConnCountForTesting.
+func ConfIdleConnCount(t *ConfTransport, scheme, addr string) int {
+	return t.hosts()[scheme+"://"+addr].Idle
+}
+
+// ConfNumPendingRequests is export_test.go's NumPendingRequestsForTesting:
+// requests the transport still tracks (carrying a conn, or queued for one).
+func ConfNumPendingRequests(t *ConfTransport) int {
+	n := 0
+	for _, h := range t.hosts() {
+		n += h.Active + h.Waiting + h.Streams
+	}
+	return n
+}
