@@ -170,7 +170,10 @@ func (t *ConfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.mu.Unlock()
 	}
 	if alt != nil {
-		return alt.RoundTrip(req)
+		// net/http: ErrSkipAltProtocol hands the request back to the transport.
+		if res, err := alt.RoundTrip(req); err != http.ErrSkipAltProtocol {
+			return res, err
+		}
 	}
 	return t.spool().RoundTrip(req)
 }
