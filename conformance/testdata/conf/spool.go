@@ -174,6 +174,15 @@ func (t *ConfTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if res, err := alt.RoundTrip(req); err != http.ErrSkipAltProtocol {
 			return res, err
 		}
+		// As net/http, rewind the body the alternate may have read.
+		if req.Body != nil && req.Body != http.NoBody && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
 	}
 	return t.spool().RoundTrip(req)
 }
