@@ -77,12 +77,17 @@ func (s *stream) decodeHead(f *headBlock) (*respBody, error) {
 	if resp.ContentLength, err = contentLength(header); err != nil {
 		return nil, err
 	}
-	if s.isHead || code == http.StatusNoContent || code == http.StatusNotModified {
+	switch {
+	case s.isHead:
+		// No content, but the length is what a GET would get (RFC 9110
+		// §9.3.2): kept as sent, -1 when absent, as net/http does.
+		s.remain = -1
+	case code == http.StatusNoContent || code == http.StatusNotModified:
 		s.remain = -1 // no content, whatever the length says (RFC 9110 §8.6)
 		if f.endStream {
 			resp.ContentLength = max(resp.ContentLength, 0)
 		}
-	} else {
+	default:
 		s.remain = resp.ContentLength
 		if resp.ContentLength < 0 && f.endStream {
 			resp.ContentLength = 0
