@@ -32,6 +32,7 @@ type headBlock struct {
 	fields    []hpack.HeaderField // regular fields, reused block to block
 	status    string
 	pseudo    int    // pseudo-header fields seen
+	limit     uint32 // header list budget at the start (MaxHeaderListSize)
 	remain    uint32 // header list budget left
 	truncated bool   // the budget ran out
 	invalid   error  // the first invalid field
@@ -118,7 +119,7 @@ func validWireName(v string) bool {
 // startBlock begins a HEADERS block.
 func (c *Conn) startBlock(id uint32, endStream bool) {
 	b := &c.rd.block
-	*b = headBlock{id: id, endStream: endStream, fields: b.fields[:0], remain: c.cfg.MaxHeaderListSize}
+	*b = headBlock{id: id, endStream: endStream, fields: b.fields[:0], limit: c.cfg.MaxHeaderListSize, remain: c.cfg.MaxHeaderListSize}
 }
 
 // decodeFragment feeds one HEADERS or CONTINUATION fragment to the

@@ -64,9 +64,10 @@ type stream struct {
 	strs [8]string // backing for the response's single header values
 
 	// reader goroutine only
-	remain       int64 // bytes the Content-Length still promises, -1 if none
-	n1xx         int   // 1xx heads seen
-	autoFinish   bool  // the response has no content: END_STREAM finishes the stream
+	remain       int64  // bytes the Content-Length still promises, -1 if none
+	n1xx         int    // 1xx heads seen
+	size1xx      uint32 // header list bytes of the 1xx heads no trace took
+	autoFinish   bool   // the response has no content: END_STREAM finishes the stream
 	gotFirstByte bool
 }
 

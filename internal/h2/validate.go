@@ -23,6 +23,7 @@ var (
 	errBadContentLength   = errors.New("malformed response from server: invalid or conflicting content-length")
 	err1xxEnd             = errors.New("1xx informational response with END_STREAM flag")
 	errToo1xx             = errors.New("http2: too many 1xx informational responses")
+	err1xxTooLarge        = errors.New("http2: 1xx informational responses: header list too large")
 	errTrailerNoEnd       = errors.New("http2: trailers without END_STREAM")
 	errTrailerPseudo      = errors.New("http2: pseudo-header in trailers")
 	errHeadersAfterEnd    = errors.New("http2: HEADERS after END_STREAM")
@@ -156,6 +157,14 @@ func (s *stream) info1xx(f *headBlock, code int, header http.Header) error {
 	if t := s.trace; t != nil && t.Got1xxResponse != nil {
 		if err := t.Got1xxResponse(code, textproto.MIMEHeader(header)); err != nil {
 			return err
+		}
+	} else {
+		// Nobody looks at them: together they get one head's budget, as
+		// x/net and net/http's HTTP/1 bound them, so a stream of small
+		// 1xx heads cannot cost more than one large head.
+		s.size1xx += f.limit - f.remain
+		if s.size1xx > f.limit {
+			return err1xxTooLarge
 		}
 	}
 	if code == http.StatusContinue {
