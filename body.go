@@ -109,10 +109,12 @@ func (b *body) end(reusable bool, reason pool.CloseReason, err error) {
 	b.done = true
 	b.err = err
 	b.cleanup.Stop()
-	b.st.checkin(b.r, b.c, reusable, b.trace, reason)
 	if b.ob != nil {
+		// Before checkin: once the conn is back, the next exchange may
+		// rewrite its exchObs (observe.go).
 		b.st.bodyDone(b.ob, bodyEnd(err), err)
 	}
+	b.st.checkin(b.r, b.c, reusable, b.trace, reason)
 }
 
 // bodyEnd classifies how a body ended by what its Read returns from now on.
