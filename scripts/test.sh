@@ -26,6 +26,13 @@ if ! out=$(go test -count=1 -run 'Allocs$' -v ./... 2>&1); then
 fi
 echo "$out" | grep -E '^--- |allocations per'
 
+# net/http's own client tests, generated at test time from this toolchain's
+# GOROOT, run against net/http and spool (conformance/, a few minutes): a
+# unit passing on net/http and failing on spool fails CI unless
+# conformance/differences.txt or conformance/known_failures.txt lists it.
+echo "== conformance: net/http's client tests against spool"
+SPOOL_CONFORMANCE=1 go test -count=1 -timeout 30m -run '^TestConformance$' -v ./conformance
+
 if [ -f bench/go.mod ]; then
 	echo "== bench module (vet + tests)"
 	(cd bench && go vet ./... && go test -count=1 ./...)
