@@ -88,6 +88,9 @@ func setup(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r := os.Getenv("SPOOL_CONFORMANCE_REPO"); r != "" {
+		repo = r // measure another checkout of spool (a branch) with this suite
+	}
 	root := t.TempDir()
 	if d := os.Getenv("SPOOL_CONFORMANCE_DIR"); d != "" {
 		root = d

@@ -16,4 +16,12 @@
 //
 //	SPOOL_CONFORMANCE=1 go test -v -timeout 30m ./conformance
 //	SPOOL_CONFORMANCE=1 go test ./conformance -update   # rewrite the baseline files
+//
+// Environment: SPOOL_CONFORMANCE_RUN (regexp: run only these test
+// functions), SPOOL_CONFORMANCE_TIMEOUT (per test process, default 30s),
+// SPOOL_CONFORMANCE_JOBS (processes at once, default 2),
+// SPOOL_CONFORMANCE_SHORT=1 (net/http's -short mode: quicker, but some
+// tests then skip their bodies), SPOOL_CONFORMANCE_DIR (keep the generated
+// module and binaries there), SPOOL_CONFORMANCE_OUT (write the table to a
+// file), SPOOL_CONFORMANCE_REPO (test another checkout of spool).
 package conformance

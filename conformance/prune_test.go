@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,11 +87,12 @@ func pruneFile(path string, lines map[int]string, removed map[string]string) ([]
 		return nil, err
 	}
 	var out []pruned
+	sorted := slices.Sorted(maps.Keys(lines)) // the first error names the reason
 	at := func(n ast.Node) (string, bool) {
 		from, to := fset.Position(n.Pos()).Line, fset.Position(n.End()).Line
-		for l, msg := range lines {
+		for _, l := range sorted {
 			if l >= from && l <= to {
-				return msg, true
+				return lines[l], true
 			}
 		}
 		return "", false
