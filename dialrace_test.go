@@ -160,3 +160,54 @@ func testLeftoverClosedUnused(t *testing.T, tr *spool.Transport, d *gatedDialer)
 	}
 	rt2.finish(t)
 }
+
+// TestDisableKeepAlivesConnServesOnlyItsOwnRequest: under DisableKeepAlives
+// a conn carries only the request it was dialed for (net/http's
+// TestTransportPoolCancelRequestWithDisableKeepAlives). A dial left over
+// from a cancelled request that finishes while the next request waits for
+// its own dial is closed unused; the waiting request goes on its own conn.
+// Programs use DisableKeepAlives for one fresh connection per request.
+func TestDisableKeepAlivesConnServesOnlyItsOwnRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n testnet.Network
+		defer bubble(t, &n, "api.test:80", func(w http.ResponseWriter, r *http.Request) {
+			http.NewResponseController(w).EnableFullDuplex()
+			w.WriteHeader(200)
+			http.NewResponseController(w).Flush()
+			io.ReadAll(r.Body)
+		})()
+		d := &gatedDialer{n: &n}
+		tr := &spool.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
+		defer tr.Close()
+
+		rt1 := startDialTestRT(t, tr)
+		synctest.Wait()
+		rt1.cancel()
+		synctest.Wait()
+		if <-rt1.done; rt1.err == nil {
+			t.Fatal("the cancelled request succeeded")
+		}
+		rt2 := startDialTestRT(t, tr)
+		synctest.Wait()
+		if got := d.started(); got != 2 {
+			t.Fatalf("%d dials started, want 2: the next request starts its own", got)
+		}
+		d.finish(0) // the leftover dial finishes while rt2 waits
+		synctest.Wait()
+		select {
+		case <-rt2.done:
+			t.Fatalf("second request done (%v) on the leftover conn before its own dial finished", rt2.err)
+		default:
+		}
+		if st := tr.Stats().Total; st.Active != 0 || st.Idle != 0 || st.Dialing != 1 {
+			t.Fatalf("active/idle/dialing %d/%d/%d, want 0/0/1: the leftover conn closed unused", st.Active, st.Idle, st.Dialing)
+		}
+		d.finish(1)
+		synctest.Wait()
+		<-rt2.done
+		if rt2.err != nil || rt2.conn != d.conn(1) {
+			t.Fatalf("second request: %v on %v, want its own conn %v", rt2.err, rt2.conn, d.conn(1))
+		}
+		rt2.finish(t)
+	})
+}

@@ -354,3 +354,44 @@ func TestResponseUsableWhileRequestBodyReadStuck(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamedBodyChunksReachServerAsRead: a body of unknown length that
+// trickles reaches the server as it is read, one chunk per Read, not when
+// a buffer fills or the body ends (net/http flushes after each chunk:
+// TestTransportFlushesBodyChunks). The server echoes each line as it gets
+// it and the client writes the next line only after reading the echo, so
+// a transport that holds the chunks back hangs here.
+func TestStreamedBodyChunksReachServerAsRead(t *testing.T) {
+	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).EnableFullDuplex()
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		sc := bufio.NewScanner(r.Body)
+		for sc.Scan() {
+			fmt.Fprintf(w, "got %s\n", sc.Text())
+			w.(http.Flusher).Flush()
+		}
+	}, nil, func(t *testing.T, s *modeServer) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // did not hang
+		defer cancel()
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "POST", s.URL, pr).WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		echo := bufio.NewReader(resp.Body)
+		for i := range 3 {
+			fmt.Fprintf(pw, "line%d\n", i)
+			got, err := echo.ReadString('\n')
+			if want := fmt.Sprintf("got line%d\n", i); got != want || err != nil {
+				t.Fatalf("echo %d: %q, %v; want %q (the chunk stayed in the client's buffer)", i, got, err, want)
+			}
+		}
+		pw.Close()
+		if rest, err := io.ReadAll(echo); err != nil || len(rest) != 0 {
+			t.Fatalf("after the body ended: %q, %v", rest, err)
+		}
+	})
+}

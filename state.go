@@ -55,7 +55,7 @@ func newState(t *Transport) *state {
 	rand.Read(st.secret[:])
 	protos := nextProtos(t)
 	st.offerH2 = slices.Contains(protos, "h2")
-	st.h2c = t.Protocols != nil && t.Protocols.UnencryptedHTTP2() && !t.Protocols.HTTP1()
+	st.h2c = t.Protocols != nil && t.Protocols.UnencryptedHTTP2() && !t.Protocols.HTTP1() && !http2ClientOff()
 	pc := pool.Config{
 		MaxIdle:            t.MaxIdleConns,
 		MaxIdlePerHost:     t.MaxIdleConnsPerHost,
@@ -122,6 +122,9 @@ func (st *state) h2Likely(k pool.Key) bool {
 
 // nextProtos is the ALPN offer under the HTTP/2 rule of the Transport doc.
 func nextProtos(t *Transport) []string {
+	if http2ClientOff() {
+		return []string{"http/1.1"}
+	}
 	h2 := t.ForceAttemptHTTP2 || (t.TLSClientConfig == nil && t.DialTLSContext == nil)
 	if t.Protocols != nil {
 		h2 = t.Protocols.HTTP2()

@@ -40,7 +40,8 @@ const DefaultUserAgent = "spool/" + Version
 // when TLSClientConfig and DialTLSContext are both nil (spool owns the TLS
 // config, so it knows h2 can be negotiated), unless Protocols excludes
 // HTTP2. With Protocols.UnencryptedHTTP2 set (and HTTP1 not), plain http://
-// origins without a proxy speak h2c with prior knowledge.
+// origins without a proxy speak h2c with prior knowledge. As in net/http,
+// GODEBUG=http2client=0 turns HTTP/2 off whatever the fields say.
 type Transport struct {
 	// Proxy returns the proxy for a request, or nil for none
 	// (http.ProxyFromEnvironment works). nil means no proxy.

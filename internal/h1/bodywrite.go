@@ -48,11 +48,31 @@ func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64,
 		}
 		return nil
 	}
-	cw := wire.NewChunkedWriter(bw)
+	cw := &flushingChunks{bw: bw}
+	cw.cw.Reset(bw)
 	if _, err := io.CopyBuffer(cw, body, buf); err != nil {
 		return err
 	}
-	return cw.Close(trailer)
+	return cw.cw.Close(trailer)
+}
+
+// flushingChunks writes each Read of a body of unknown length as one
+// chunk and flushes it, as net/http does (FlushAfterChunkWriter): a body
+// that trickles (a pipe fed as events come, a streaming upload whose
+// server answers each part) reaches the server as it is read, not when
+// the buffer fills or the body ends. A large Read is still one chunk and
+// one write; the copy buffer is 32 KiB.
+type flushingChunks struct {
+	cw wire.ChunkedWriter
+	bw *bufio.Writer
+}
+
+func (w *flushingChunks) Write(p []byte) (int, error) {
+	n, err := w.cw.Write(p)
+	if err == nil && n > 0 {
+		err = w.bw.Flush()
+	}
+	return n, err
 }
 
 // ContentLengthError: the request body did not have the ContentLength it

@@ -25,6 +25,8 @@ type GetInfo struct {
 // context.WithoutCancel(ctx), cancelled only by Close; a conn put back in the
 // meantime goes to the front waiter and the dial, when done, serves the next
 // waiter or lands idle. A fresh conn serves every waiter it has room for.
+// When no idle conns are kept, an HTTP/1 conn serves only the Get it was
+// dialed for (see placeLocked).
 //
 // Errors: a dial error goes to the waiter whose dial it was, as returned by
 // dial. ctx ending while queued, ErrWaitQueueFull and ErrPoolClosed come as

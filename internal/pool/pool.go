@@ -69,7 +69,7 @@ const (
 
 // Config holds the pool's limits. The zero value is usable.
 type Config struct {
-	MaxIdle            int           // all hosts; 0 → DefaultMaxIdle; <0 → no idle conns kept
+	MaxIdle            int           // all hosts; 0 → DefaultMaxIdle; <0 → no idle conns kept (and an HTTP/1 conn serves only the Get it was dialed for)
 	MaxIdlePerHost     int           // 0 → DefaultMaxIdlePerHost; <0 → no idle conns kept
 	MaxConnsPerHost    int           // 0 → unlimited; counts dialing + active + idle conns of a key
 	MaxWaitPerHost     int           // 0 → unlimited; callers waiting for a free slot of a key beyond this fail fast with ErrWaitQueueFull

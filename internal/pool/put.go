@@ -90,7 +90,12 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	if !e.retired && p.lifetimeOverLocked(e, now) {
 		p.retireLocked(e, ReasonLifetime)
 	}
-	for !e.retired && e.room() {
+	// With no idle conns kept (DisableKeepAlives, a negative per-host
+	// limit) an HTTP/1 conn serves only the request it was dialed for, as
+	// in net/http: one left over from a caller who gave up, or put back
+	// reusable, is closed rather than handed to a waiter, who dials its own.
+	solo := !e.mux && !p.cfg.keepsIdle()
+	for !e.retired && !solo && e.room() {
 		w := e.h.q.next(fresh)
 		if w == nil || e.c.Reserve() != nil {
 			break
