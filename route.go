@@ -47,6 +47,7 @@ type route struct {
 	onlyH1    bool   // no HTTP/2: no ALPN, no h2c
 	proxyAuth string // Proxy-Authorization for absolute-form only
 	dial      pool.DialFunc[pool.Conn]
+	tgt       Target // the key, split for Observer events
 }
 
 // route finds (or builds) the route for req, applying Transport.Proxy.
@@ -122,6 +123,7 @@ func (st *state) newRoute(id routeID, u, proxyURL *url.URL) *route {
 		}
 	}
 	r.key = pool.Key(key)
+	r.tgt = targetOf(r.key)
 	r.dial = func(ctx context.Context) (pool.Conn, error) { return st.dialConn(ctx, r) }
 	return r
 }
@@ -134,12 +136,20 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 		return nil, err
 	}
 	if res.Proto == "h2" || (st.h2c && !r.onlyH1 && r.target.Scheme == "http" && r.target.Proxy == nil) {
-		return st.h2.New(res.Conn, time.Now())
+		c, err := st.h2.New(res.Conn, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		c.Owner = r
+		return c, nil
 	}
 	c := h1.New(res.Conn, &st.h1, time.Now())
 	c.Owner = r
 	c.Addr = r.addr // the dialed host:port: nothing asks a custom conn its RemoteAddr
 	c.TLS = res.TLS
+	if st.obs != nil {
+		c.Owner = &exchObs{r: r, proto: ProtoHTTP1} // see routeOf
+	}
 	return c, nil
 }
 

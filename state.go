@@ -2,10 +2,10 @@ package spool
 
 import (
 	"crypto/rand"
-	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoolhttp/spool/internal/dial"
@@ -38,6 +38,9 @@ type state struct {
 
 	secret [32]byte // keys the MAC of proxy passwords in pool keys
 
+	obs   Observer                // Transport.Observer; nil: no events are made
+	waits atomic.Pointer[waitLog] // the debug page's recent waits; nil until DebugHandler
+
 	routesMu sync.RWMutex
 	routes   map[routeID]*route // guarded by routesMu
 }
@@ -48,7 +51,7 @@ func (t *Transport) state() *state {
 }
 
 func newState(t *Transport) *state {
-	st := &state{t: t, routes: make(map[routeID]*route)}
+	st := &state{t: t, routes: make(map[routeID]*route), obs: t.Observer}
 	rand.Read(st.secret[:])
 	protos := nextProtos(t)
 	st.offerH2 = slices.Contains(protos, "h2")
@@ -62,6 +65,9 @@ func newState(t *Transport) *state {
 		MaxLifetime:        t.MaxConnLifetime,
 		MaxRequestsPerConn: t.MaxRequestsPerConn,
 		MultiplexHint:      st.h2Likely,
+	}
+	if st.obs != nil {
+		pc.Events = poolEvents{st.obs}
 	}
 	if t.DisableKeepAlives {
 		pc.MaxIdle = -1 // nothing is kept; limits and the wait queue still apply
@@ -80,10 +86,6 @@ func newState(t *Transport) *state {
 		ProxyConnectHeader:    t.ProxyConnectHeader,
 		GetProxyConnectHeader: t.GetProxyConnectHeader,
 	})
-	st.h2 = h2.NewFactory(h2.Config{
-		MaxHeaderListSize: uint32(min(max(t.MaxResponseHeaderBytes, 0), 1<<32-1)),
-		OnStreamDone:      func(c *h2.Conn) { st.pool.Put("", c, true, pool.ReasonNotReusable) },
-	})
 	ua := t.UserAgent
 	if ua == "" {
 		ua = DefaultUserAgent
@@ -99,6 +101,7 @@ func newState(t *Transport) *state {
 		DisableKeepAlives:     t.DisableKeepAlives,
 		MaxRequests:           t.MaxRequestsPerConn,
 	}
+	st.h2 = h2.NewFactory(st.h2Config(ua))
 	st.acceptEncoding = "gzip"
 	if t.ExtraEncodings {
 		st.acceptEncoding = "gzip, zstd, br"
@@ -153,19 +156,6 @@ func nextProtos(t *Transport) []string {
 		protos = append(protos, "http/1.1")
 	}
 	return protos
-}
-
-// http2ClientOff reports GODEBUG=http2client=0, with which net/http's
-// client never speaks HTTP/2, whatever the Transport says. The last
-// setting wins, as in the runtime's parsing.
-func http2ClientOff() bool {
-	off := false
-	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "http2client" {
-			off = v == "0"
-		}
-	}
-	return off
 }
 
 func orDefault[T int64 | time.Duration](v, d T) T {

@@ -29,6 +29,9 @@ import (
 // unread, an RST), and the maxReq-th response says "Connection: close".
 // It answers every request it reads, at once, so a request the server
 // processed always gets its response: a retry can never duplicate work.
+// firstRequestTimeout bounds the wait for a fresh conn's first request.
+const firstRequestTimeout = 10 * time.Second
+
 type keepAliveServer struct {
 	*testutil.RawServer
 	served atomic.Int64
@@ -39,7 +42,16 @@ func newKeepAliveServer(t *testing.T, idle time.Duration, maxReq int) *keepAlive
 	s.RawServer = testutil.NewRawServer(t, func(_ int, c net.Conn) {
 		br := bufio.NewReader(c)
 		for n := 1; ; n++ {
-			c.SetReadDeadline(time.Now().Add(idle))
+			// As nginx: keepalive_timeout runs between requests; a fresh
+			// conn's first request has client_header_timeout (60s). An idle
+			// bound on the first request too would close a fresh conn whose
+			// client was descheduled for 5ms on a loaded machine, a failure
+			// no client may retry.
+			wait := idle
+			if n == 1 {
+				wait = firstRequestTimeout
+			}
+			c.SetReadDeadline(time.Now().Add(wait))
 			if _, err := br.Peek(1); err != nil {
 				return // keep-alive timeout (or the client went away)
 			}

@@ -21,9 +21,11 @@ import (
 
 // TestF16_ExpectContinue: with ExpectContinueTimeout > 0 spool does what
 // net/http does: after 100 the body goes and the final status follows; a
-// final status without 100 is delivered, the body is never sent, and the
-// conn is not reused (CVE-2024-24791), so the next request works; with no
-// answer the body goes at ExpectContinueTimeout.
+// final status without 100 is delivered, and then the body is sent if the
+// conn stays open (the server reads it; the conn is reused), or never sent
+// if the server says Connection: close (the conn is not reused); either
+// way the next request works (CVE-2024-24791); with no answer the body
+// goes at ExpectContinueTimeout.
 func TestF16_ExpectContinue(t *testing.T) {
 	var payload = strings.Repeat("x", 11) // what newEndless(11) yields
 	const ect = time.Second
@@ -62,8 +64,18 @@ func TestF16_ExpectContinue(t *testing.T) {
 					switch mode {
 					case "100":
 						io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
-					case "refuse":
+					case "refuse-keepalive":
+						// A final status, the conn kept: the body must follow
+						// (net/http sends it too), and the server reads it.
 						io.WriteString(c, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+						b, _ := io.ReadAll(req.Body)
+						s.body = string(b)
+						mu.Lock()
+						log = append(log, s)
+						mu.Unlock()
+						continue
+					case "refuse":
+						io.WriteString(c, "HTTP/1.1 417 Expectation Failed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
 						// Whatever arrives now on this conn is not a request
 						// we can frame: record it raw.
 						c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -149,6 +161,22 @@ func TestF16_ExpectContinue(t *testing.T) {
 			}
 			if len(log) != 2 || log[0].afterRaw != "" || log[1].conn != 1 {
 				t.Errorf("log %+v: want nothing more on conn 0 and the next request on conn 1", log)
+			}
+		})
+	})
+	t.Run("final-without-100-keep-alive", func(t *testing.T) {
+		run(t, "refuse-keepalive", func(t *testing.T, resp *http.Response, took time.Duration, got100 bool, log []seen, tr *spool.Transport, body *endless) {
+			if resp.StatusCode != 417 || got100 {
+				t.Errorf("%d, Got100Continue %v", resp.StatusCode, got100)
+			}
+			if took != 0 {
+				t.Errorf("took %v", took)
+			}
+			if c := body.closes.Load(); c != 1 {
+				t.Errorf("request body closed %d times, want 1", c)
+			}
+			if len(log) != 2 || log[0].body != payload || log[1].conn != 0 {
+				t.Errorf("log %+v: want the body sent after the final status and the next request on conn 0", log)
 			}
 		})
 	})

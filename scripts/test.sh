@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 if [ -n "${CI:-}" ] || [ "${SPOOL_PEERS:-0}" = 1 ]; then
 	bash .ci/install-peers.sh
+	bash .ci/install-browser.sh # the debug page's Chromium test
 fi
 
 echo "== go vet"
@@ -24,6 +25,13 @@ if ! out=$(go test -count=1 -run 'Allocs$' -v ./... 2>&1); then
 	exit 1
 fi
 echo "$out" | grep -E '^--- |allocations per'
+
+# net/http's own client tests, generated at test time from this toolchain's
+# GOROOT, run against net/http and spool (conformance/, a few minutes): a
+# unit passing on net/http and failing on spool fails CI unless
+# conformance/differences.txt or conformance/known_failures.txt lists it.
+echo "== conformance: net/http's client tests against spool"
+SPOOL_CONFORMANCE=1 go test -count=1 -timeout 30m -run '^TestConformance$' -v ./conformance
 
 if [ -f bench/go.mod ]; then
 	echo "== bench module (vet + tests)"

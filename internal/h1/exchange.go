@@ -56,7 +56,7 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 	bw := getWriter(&c.cw, c.cfg.WriteBufferSize)
 	ho := wire.HeadOptions{
 		AbsoluteForm:       o.AbsoluteForm,
-		ContentLength:      length,
+		ContentLength:      headLength(length),
 		UserAgent:          c.cfg.UserAgent,
 		AcceptEncoding:     o.AcceptEncoding,
 		ProxyAuthorization: o.ProxyAuth,
@@ -68,6 +68,15 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 		closeBody(req)
 		return nil, &phaseErr{errs.OpWrite, err}
 	}
+	if length == tunnelLength {
+		// The body goes unframed, so a server that refuses the tunnel
+		// reads whatever of it went out as the next request (RFC 9112
+		// §6.3) and its answer would meet our next request. A 2xx makes
+		// the conn a tunnel; after any other answer it is not reused. Set
+		// after the head: Connection: close would ask a proxy to end the
+		// tunnel it opens.
+		c.keepAlive = false
+	}
 	c.br = getReader(c.nc, c.cfg.ReadBufferSize)
 	up := c.sendBody(req, o, bw, body, length)
 	resp, err := c.readHead(req, o, up)
@@ -77,9 +86,16 @@ func (c *Conn) exchange(req *http.Request, o *Options) (*http.Response, error) {
 	return c.startBody(req, resp)
 }
 
-// readHead reads interim responses and the final head, settling the
-// upload: an upload still running when a final status arrives is cut off
-// and the conn not reused (RFC 9112 §9.5: the server does not want the rest).
+// headLength is the framing the head announces: none for a tunnel's body.
+func headLength(length int64) int64 {
+	if length == tunnelLength {
+		return 0
+	}
+	return length
+}
+
+// readHead reads interim responses and the final head; startBody then
+// settles the upload (finalHead). On failure the upload is settled here.
 func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Response, error) {
 	resp := &http.Response{Request: req}
 	budget := wire.HeadBudget{Limit: c.cfg.maxHeader()} // 1xx heads and the final one share it
@@ -123,7 +139,6 @@ func (c *Conn) readHead(req *http.Request, o *Options, up *upload) (*http.Respon
 			}
 		}
 	}
-	up.finalHead(c, resp.StatusCode)
 	return resp, nil
 }
 
@@ -178,18 +193,19 @@ func (c *Conn) wrapErr(err error) error {
 // startBody decides the framing and leaves the conn ready for ReadBody.
 func (c *Conn) startBody(req *http.Request, resp *http.Response) (*http.Response, error) {
 	f, err := wire.ResponseFraming(req.Method, resp)
+	if err != nil || resp.Close {
+		c.keepAlive = false
+	}
+	c.up.finalHead(c, resp.StatusCode) // after framing: it needs the keep-alive decision
 	if err != nil {
 		return nil, &phaseErr{errs.OpAwaitHeaders, err}
-	}
-	if resp.Close {
-		c.keepAlive = false
 	}
 	c.timeoutName = ""
 	if resp.StatusCode == 101 || (req.Method == http.MethodConnect && resp.StatusCode/100 == 2) {
 		c.upgraded = true
 		c.keepAlive = false
 		c.dropWatch() // the body owns the conn now; the context no longer does
-		resp.Body = &upgradeBody{br: c.br, c: c}
+		resp.Body = &upgradeBody{br: c.br, c: c, up: c.up}
 		c.br = nil
 		return resp, nil
 	}
@@ -231,9 +247,13 @@ func closeBody(req *http.Request) {
 
 // upgradeBody is a 101/CONNECT response body: reads drain what bufio
 // already holds, then the socket; writes go straight to the socket.
+// Closing it closes the request body too: a body still streaming is the
+// tunnel's client half, and its writer, blocked in that body's Read,
+// ends with the tunnel instead of waiting for the caller.
 type upgradeBody struct {
 	br *bufio.Reader
 	c  *Conn
+	up *upload // the exchange's; an upgraded conn never recycles it
 }
 
 func (u *upgradeBody) Read(p []byte) (int, error) {
@@ -243,4 +263,8 @@ func (u *upgradeBody) Read(p []byte) (int, error) {
 	return u.c.nc.Read(p)
 }
 func (u *upgradeBody) Write(p []byte) (int, error) { return u.c.nc.Write(p) }
-func (u *upgradeBody) Close() error                { return u.c.Close() }
+func (u *upgradeBody) Close() error {
+	err := u.c.Close()
+	u.up.closeBody()
+	return err
+}

@@ -3,7 +3,6 @@ package h1
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool/internal/errs"
-	"github.com/spoolhttp/spool/internal/wire"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -44,14 +42,24 @@ type upload struct {
 	done       chan error // the body writer goroutine's result; nil if none
 	bodyClosed atomic.Bool
 	cut        atomic.Bool // we stopped the writer; its error is ours
+	left       bool        // owned by the exchange: the cut writer did not exit (stuck in the body's Read); it owns the upload now
 	headDone   bool        // guarded by Conn.mu: the final head is in; the writer must not touch the read side
 }
 
 var uploads = sync.Pool{New: func() any { return new(upload) }}
 
-// outgoing decides the request's framing. A ContentLength of 0 with a
-// non-nil Body means "unknown" (net/http's rule): probe one byte so an
-// empty body is sent without chunked framing.
+// tunnelLength marks a CONNECT body of unknown length: no framing field;
+// its bytes follow the head as they come, each read written at once, for
+// the tunnel the 2xx opens (RFC 9110 §9.3.6), as net/http writes it.
+const tunnelLength = -2
+
+// outgoing decides the request's framing as net/http does (outgoingLength,
+// shouldSendChunkedRequestBody). ContentLength 0 with a Body other than
+// NoBody means unknown, as -1 does. A body of unknown length is probed
+// for one byte only for methods that usually have none, where servers
+// balk at a chunked body; an empty one is then sent with no body at all.
+// Any other method is sent chunked at once (probing would hold a streamed
+// upload back for up to probeWait), and CONNECT unframed.
 func outgoing(req *http.Request) (int64, io.Reader, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return 0, nil, nil
@@ -59,10 +67,16 @@ func outgoing(req *http.Request) (int64, io.Reader, error) {
 	if len(req.Trailer) > 0 {
 		return -1, req.Body, nil // trailers need chunked framing (RFC 9112 §7.1.2)
 	}
-	if req.ContentLength != 0 {
-		return max(req.ContentLength, -1), req.Body, nil
+	if req.ContentLength > 0 {
+		return req.ContentLength, req.Body, nil
 	}
-	return probe(req.Body)
+	switch req.Method {
+	case http.MethodConnect:
+		return tunnelLength, req.Body, nil
+	case "", http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodOptions, "PROPFIND", "SEARCH":
+		return probe(req.Body)
+	}
+	return -1, req.Body, nil
 }
 
 // probeWait bounds the wait for the first byte of a body of unknown
@@ -197,7 +211,8 @@ func (up *upload) closeBody() {
 // response meanwhile (DESIGN decision 1: the only goroutine per exchange).
 func (up *upload) start(c *Conn) {
 	up.awaiting = false
-	up.done = make(chan error, 1)
+	done := make(chan error, 1) // the writer's own: a writer left behind must not see up.done cleared
+	up.done = done
 	go func() {
 		buf := copyBufs.Get().(*[]byte)
 		err := writeBody(up.bw, &c.cw, up.body, up.length, up.req.Trailer, *buf)
@@ -213,7 +228,7 @@ func (up *upload) start(c *Conn) {
 		}
 		up.err = err
 		up.finishWrite(c)
-		up.done <- err
+		done <- err
 	}()
 }
 
@@ -246,37 +261,47 @@ func (c *Conn) awaitContinue(trace *httptrace.ClientTrace, up *upload) error {
 	return c.noResponse(err)
 }
 
-// finalHead settles the upload once the final head is in. An error status
-// while the body still streams means the server does not want the rest
-// (RFC 9112 §9.5): cut it, and the conn is not reused. A 2xx lets it go on
-// (a server may stream its answer while reading: full duplex); the exchange
-// ends when both sides are done. A body never sent (final status instead
-// of 100) leaves the server's framing unknown: not reused (CVE-2024-24791).
+// finalHead settles the upload once the final head is in and its
+// framing known. A body held back for 100 Continue that got a final status
+// instead is sent after all if the conn stays open, as net/http does: the
+// server may still read it, and only then is the conn's framing known
+// (CVE-2024-24791); if either side closes, it is never sent. An error
+// status while the body still streams means the server does not want the
+// rest (RFC 9112 §9.5): cut it, and the conn is not reused. A 2xx lets it
+// go on (a server may stream its answer while reading: full duplex); the
+// exchange ends when both sides are done.
 func (up *upload) finalHead(c *Conn, status int) {
 	c.headIn(up)
-	switch {
-	case up.done != nil:
-		select {
-		case err := <-up.done:
-			up.done = nil
-			if err != nil {
-				c.keepAlive = false // the response came anyway; deliver it
-			}
-		default:
-			if status >= 300 && !up.waitOrCut(c) {
-				c.keepAlive = false
-			}
+	if up.awaiting {
+		if !c.keepAlive {
+			up.awaiting = false
+			up.finishWrite(c)
+			return
 		}
-	case up.awaiting:
-		c.keepAlive = false
-		up.awaiting = false
-		up.finishWrite(c)
+		up.start(c)
+	}
+	if up.done == nil {
+		return
+	}
+	select {
+	case err := <-up.done:
+		up.done = nil
+		if err != nil {
+			c.keepAlive = false // the response came anyway; deliver it
+		}
+	default:
+		if status >= 300 && !up.waitOrCut(c) {
+			c.keepAlive = false
+		}
 	}
 }
 
 // settleAtEnd runs when the response is done; true if the upload ended
 // cleanly.
 func (up *upload) settleAtEnd(c *Conn) bool {
+	if up.left {
+		return false
+	}
 	if up.done == nil {
 		return up.err == nil
 	}
@@ -306,17 +331,33 @@ func (up *upload) waitOrCut(c *Conn) bool {
 	}
 }
 
-// cutAndWait stops a streaming body writer and waits for it to exit, so no
-// goroutine outlives the exchange and req.Body is closed exactly once.
-func (up *upload) cutAndWait(c *Conn) {
+// cutAndWait stops a streaming body writer, so req.Body is closed exactly
+// once and, usually, no goroutine outlives the exchange; it returns the
+// writer's error. A past write deadline wakes a blocked socket write and
+// closing the body wakes a Read that honours Close, so a writer that has
+// not returned within writerGrace is stuck in the caller's Read, which
+// nothing of ours can interrupt (net/http's writeLoop waits there too). It
+// is left behind (left): the response stays usable, the conn is not
+// reused, and the writer, once its Read returns, fails on the deadline or
+// the closed socket and exits; the upload is then its own, not recycled.
+func (up *upload) cutAndWait(c *Conn) error {
 	if up.done == nil {
-		return
+		return nil
 	}
 	up.cut.Store(true)
 	c.setWriteDeadlinePast()
 	up.closeBody()
-	<-up.done
+	t := time.NewTimer(writerGrace)
+	defer t.Stop()
+	var err error
+	select {
+	case err = <-up.done:
+	case <-t.C:
+		up.left = true
+		c.keepAlive = false
+	}
 	up.done = nil
+	return err
 }
 
 // settle ends the upload after the head could not be read, preferring the
@@ -327,10 +368,7 @@ func (up *upload) settle(c *Conn, err error) error {
 	}
 	switch {
 	case up.done != nil:
-		up.cut.Store(true)
-		up.closeBody()
-		c.setWriteDeadlinePast()
-		if werr := <-up.done; werr != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.ctx.Err() == nil {
+		if werr := up.cutAndWait(c); werr != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.ctx.Err() == nil {
 			err = werr
 			if c.reused && isConnReset(werr) {
 				// The server closed the kept-alive conn under the upload,
@@ -338,35 +376,8 @@ func (up *upload) settle(c *Conn, err error) error {
 				err = &errs.NoResponseError{Err: werr, Wrote: true}
 			}
 		}
-		up.done = nil
 	case up.bw != nil:
 		up.finishWrite(c)
 	}
 	return err
-}
-
-// copyBufs holds the buffers a streamed body is copied through: large
-// writes straight to the socket instead of 4 KiB bufio flushes.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// writeBody copies a request body with Content-Length or chunked
-// framing. A Content-Length body goes to direct: bw itself when written
-// inline with the head, the socket when streamed (the head is flushed, so
-// large writes skip the 4 KiB bufio copies). buf may be nil.
-func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64, trailer http.Header, buf []byte) error {
-	if length > 0 {
-		n, err := io.CopyBuffer(direct, io.LimitReader(body, length), buf)
-		if err != nil {
-			return err
-		}
-		if n < length {
-			return fmt.Errorf("request body has %d bytes, ContentLength says %d", n, length)
-		}
-		return nil
-	}
-	cw := wire.NewChunkedWriter(bw)
-	if _, err := io.CopyBuffer(cw, body, buf); err != nil {
-		return err
-	}
-	return cw.Close(trailer)
 }

@@ -102,8 +102,10 @@ func (c *Conn) release() {
 	c.ctx = nil
 	c.sink = nil
 	if c.up != nil {
-		*c.up = upload{}
-		uploads.Put(c.up)
+		if !c.up.left { // a writer left behind still uses it
+			*c.up = upload{}
+			uploads.Put(c.up)
+		}
 		c.up = nil
 	}
 	c.inFlight.Store(0) // live and req were cleared by unwatch, under its lock

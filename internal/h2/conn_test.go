@@ -70,6 +70,12 @@ func TestOneConnServesConcurrentRequests(t *testing.T) {
 			if c.InFlight() != 0 || c.Err() != nil {
 				t.Errorf("after all streams: InFlight=%d Err=%v", c.InFlight(), c.Err())
 			}
+			// resp.TLS is the conn's, as net/http's HTTP/2 sets it.
+			if resp, err := c.RoundTrip(get(t, s.URL+"/x")); err != nil {
+				t.Fatal(err)
+			} else if readAll(t, resp.Body); (mode == "h2") != (resp.TLS != nil) || (resp.TLS != nil && resp.TLS.NegotiatedProtocol != "h2") {
+				t.Errorf("%s: resp.TLS = %+v", mode, resp.TLS)
+			}
 		})
 	}
 }
@@ -155,7 +161,7 @@ func TestReleaseGivesBackReservation(t *testing.T) {
 	if c.Available() != 2 || c.InFlight() != 0 {
 		t.Fatalf("after both Released: Available=%d InFlight=%d, want 2 0", c.Available(), c.InFlight())
 	}
-	// The released slots (still counted by x/net) serve new streams.
+	// The released slots serve new streams.
 	var resps []*http.Response
 	for i := 0; i < 2; i++ {
 		if err := c.Reserve(); err != nil {
@@ -200,7 +206,8 @@ func TestErrAfterGoAway(t *testing.T) {
 	s := newTLSServer(t, blockingHandler(t), 0)
 	c := newConn(t, Config{}, s.dial(t))
 	// A stream in flight keeps the server's graceful shutdown between its
-	// GOAWAY and its close, where Err must already refuse new streams.
+	// GOAWAY and its close: the conn takes no new stream, but Err stays nil
+	// so the pool does not close it under the stream that still runs.
 	resp, err := c.RoundTrip(get(t, s.URL))
 	if err != nil {
 		t.Fatal(err)
@@ -209,14 +216,17 @@ func TestErrAfterGoAway(t *testing.T) {
 	defer cancel()
 	shut := make(chan error, 1)
 	go func() { shut <- s.Config.Shutdown(ctx) }()
-	eventually(t, 5*time.Second, "Err still nil after GOAWAY", func() bool { return c.Err() != nil })
-	if err := c.Err(); !errors.Is(err, pool.ErrServerClosed) {
-		t.Errorf("Err after GOAWAY = %v, want pool.ErrServerClosed", err)
+	eventually(t, 5*time.Second, "conn still takes streams after GOAWAY", func() bool { return c.Available() == 0 })
+	if err := c.Reserve(); !errors.Is(err, pool.ErrServerClosed) {
+		t.Fatalf("Reserve after GOAWAY = %v, want pool.ErrServerClosed", err)
 	}
-	if c.Available() != 0 || c.Reserve() == nil {
-		t.Fatal("conn takes requests after GOAWAY")
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err with a stream still open = %v, want nil", err)
 	}
 	resp.Body.Close()
+	if err := c.Err(); !errors.Is(err, pool.ErrServerClosed) {
+		t.Errorf("Err after the last stream = %v, want pool.ErrServerClosed", err)
+	}
 	if err := <-shut; err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 type dialing[C Conn] struct {
 	owner  *waiter[C] // guarded by Pool.mu; the waiter it was started for, nil once that one is done
 	cancel context.CancelCauseFunc
+	start  time.Time // when it started; only with Config.Events (for the Dialed event)
 }
 
 // ErrDialAbandoned cancels a dial nobody waits for any more when
@@ -23,6 +24,9 @@ var ErrDialAbandoned = errors.New("pool: dial abandoned: no caller waits for it"
 // conn the next caller may use; Close cancels it.
 func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
 	d := &dialing[C]{owner: w}
+	if p.cfg.Events != nil {
+		d.start = time.Now()
+	}
 	w.dial = d
 	h.nowned++
 	h.ndialing++
@@ -44,7 +48,16 @@ func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
 // dial, if it still waits; a conn serves its owner first, then every other
 // waiter it has room for, then lands idle.
 func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
-	var b closeBatch[C]
+	var id uint64
+	if err == nil {
+		id = p.lastID.Add(1)
+	}
+	if ev := p.cfg.Events; ev != nil {
+		// Before the conn is tracked, so its Dialed comes before any other
+		// event of it (and a failed dial's before its waiter's error).
+		ev.Dialed(h.key, c, id, time.Since(d.start), err)
+	}
+	b := p.batch()
 	p.mu.Lock()
 	now := time.Now()
 	h.ndialing--
@@ -61,10 +74,9 @@ func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
 			p.failLocked(w, err, now)
 		}
 	case p.closed:
-		h.rec.s.Closes[ReasonPoolClosed]++
-		b.add(c)
+		p.removeLocked(p.trackLocked(h, c, id, now), ReasonPoolClosed, &b)
 	default:
-		e := p.trackLocked(h, c, now)
+		e := p.trackLocked(h, c, id, now)
 		h.multiplexed = c.Available() > 1
 		h.rec.mux, h.rec.known = h.multiplexed, true
 		if w != nil && !w.done && c.Reserve() == nil {

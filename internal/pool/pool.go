@@ -15,6 +15,7 @@ package pool
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,7 +69,7 @@ const (
 
 // Config holds the pool's limits. The zero value is usable.
 type Config struct {
-	MaxIdle            int           // all hosts; 0 → DefaultMaxIdle; <0 → no idle conns kept
+	MaxIdle            int           // all hosts; 0 → DefaultMaxIdle; <0 → no idle conns kept (and an HTTP/1 conn serves only the Get it was dialed for)
 	MaxIdlePerHost     int           // 0 → DefaultMaxIdlePerHost; <0 → no idle conns kept
 	MaxConnsPerHost    int           // 0 → unlimited; counts dialing + active + idle conns of a key
 	MaxWaitPerHost     int           // 0 → unlimited; callers waiting for a free slot of a key beyond this fail fast with ErrWaitQueueFull
@@ -84,6 +85,8 @@ type Config struct {
 	// dial and waits for it instead of dialing once per caller. Once a dial
 	// has told, the key's last conn decides.
 	MultiplexHint func(Key) bool
+	// Events, if set, receives the pool's events (see Events).
+	Events Events
 }
 
 func (c Config) normalized() Config {
@@ -119,6 +122,7 @@ type Pool[C Conn] struct {
 	timer   *time.Timer        // guarded by mu; the one idle-expiry timer, nil until first armed
 	timerAt time.Time          // guarded by mu; when timer fires; zero when not armed
 	lifeMin time.Time          // guarded by mu; earliest created+MaxLifetime among idle conns (may be early, never late); zero if none
+	lastID  atomic.Uint64      // the last conn ID given out (at the end of its dial, before the lock)
 }
 
 // host is the live state of one key. It is dropped when it has no conns, no
@@ -167,7 +171,8 @@ type entry[C Conn] struct {
 	c       C
 	h       *host[C]
 	created time.Time
-	mux     bool // can carry more than one request (HTTP/2): may be shared
+	id      uint64 // 1, 2, … in the order the pool tracked its conns
+	mux     bool   // can carry more than one request (HTTP/2): may be shared
 
 	// All guarded by Pool.mu.
 	idleAt  time.Time // when it last became idle
@@ -268,7 +273,7 @@ func (p *Pool[C]) canDialLocked(h *host[C]) bool {
 // It also cancels dials whose callers all gave up: they would only land
 // idle, and a stalled one would hold a socket and a goroutine until Close.
 func (p *Pool[C]) CloseIdle() {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	p.closeIdleLocked(ReasonCloseIdle, &b)
 	for _, h := range p.hosts {
@@ -287,8 +292,7 @@ func (p *Pool[C]) CloseIdle() {
 
 func (p *Pool[C]) closeIdleLocked(why CloseReason, b *closeBatch[C]) {
 	for e := p.lru.back; e != nil; e = p.lru.back {
-		p.removeLocked(e, why)
-		b.add(e.c)
+		p.removeLocked(e, why, b)
 		p.settleLocked(e.h, b)
 	}
 	p.lifeMin = time.Time{}
@@ -298,7 +302,7 @@ func (p *Pool[C]) closeIdleLocked(why CloseReason, b *closeBatch[C]) {
 // ErrPoolClosed and makes later Gets fail. Conns in use are closed when put
 // back. Close does not wait for dial goroutines; they end when dial returns.
 func (p *Pool[C]) Close() {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

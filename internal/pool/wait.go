@@ -99,13 +99,17 @@ func (p *Pool[C]) enqueueLocked(ctx context.Context, h *host[C], dial DialFunc[C
 	return w, nil
 }
 
-// kickLocked starts dials for h's waiters: one per waiter not covered by a
-// dial in progress, within MaxConnsPerHost, but only one at a time for a
-// multiplexed key (its fresh conn will likely serve them all). At the limit
+// kickLocked starts dials for h's waiters: one per waiter that owns no dial,
+// within MaxConnsPerHost, but only one at a time for a multiplexed key (its
+// fresh conn will likely serve them all). A dial left over from a caller
+// who gave up covers nobody: a new caller starts its own, and whichever
+// finishes first serves it while the other lands idle (net/http's
+// TestTransportPoolCancelRequestReusesConn); at MaxConnsPerHost the
+// leftover holds the slot and serves the waiter when done. At the limit
 // with idle conns left (the waiters want fresh conns), it closes the least
 // recently used idle conn to make room.
 func (p *Pool[C]) kickLocked(h *host[C], b *closeBatch[C]) {
-	for !p.closed && h.nwaiting > h.ndialing {
+	for !p.closed && h.nwaiting > h.nowned {
 		if h.multiplexed && h.ndialing > 0 {
 			return
 		}
@@ -114,8 +118,7 @@ func (p *Pool[C]) kickLocked(h *host[C], b *closeBatch[C]) {
 			if e == nil {
 				return
 			}
-			p.removeLocked(e, ReasonEvicted)
-			b.add(e.c)
+			p.removeLocked(e, ReasonEvicted, b)
 			continue
 		}
 		w := h.q.firstUnowned()
@@ -134,7 +137,7 @@ func (p *Pool[C]) wait(ctx context.Context, w *waiter[C]) (C, GetInfo, error) {
 	case <-ctx.Done():
 	}
 	var zero C
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	if !w.done {
 		p.finishLocked(w, time.Now())
@@ -176,7 +179,7 @@ func (p *Pool[C]) finishLocked(w *waiter[C], now time.Time) time.Duration {
 
 // deliverLocked hands w conn e, already reserved and checked out.
 func (p *Pool[C]) deliverLocked(w *waiter[C], e *entry[C], info GetInfo, now time.Time) {
-	info.Waited = p.finishLocked(w, now)
+	info.Waited, info.Queued = p.finishLocked(w, now), true
 	w.ch <- result[C]{c: e.c, info: info}
 }
 

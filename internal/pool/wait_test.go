@@ -164,6 +164,66 @@ func TestCancelledWaiterDialLandsIdle(t *testing.T) {
 	})
 }
 
+// A dial left over from a caller who gave up does not stand in for the
+// next caller's: that one starts its own dial (net/http's
+// TestTransportPoolCancelRequestReusesConn). The first dial to finish
+// serves it; the other lands idle.
+func TestNewCallerDialsBesideLeftoverDial(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New[*fakeConn](Config{})
+		defer p.Close()
+		hold := make(chan struct{})
+		d := &dialer{hold: hold}
+		ctx, cancel := context.WithCancel(t.Context())
+		ch1 := goGet(p, ctx, "a", d, false)
+		synctest.Wait()
+		cancel()
+		synctest.Wait()
+		checkWaitErr(t, recv(t, ch1).err, context.Canceled)
+
+		ch2 := goGet(p, t.Context(), "a", d, false)
+		synctest.Wait()
+		checkNow(t, hostStats(p, "a"), 0, 0, 2, 1)
+		hold <- struct{}{} // the leftover dial finishes first
+		synctest.Wait()
+		g := recv(t, ch2)
+		if g.err != nil || g.c.id != 1 {
+			t.Fatalf("second caller got %+v, want the leftover conn 1", g)
+		}
+		hold <- struct{}{}
+		synctest.Wait()
+		checkNow(t, hostStats(p, "a"), 1, 1, 0, 0)
+		if s := hostStats(p, "a"); s.Dials != 2 {
+			t.Errorf("dials %d, want 2", s.Dials)
+		}
+	})
+}
+
+// At MaxConnsPerHost the leftover dial holds the one slot: the next caller
+// waits for it instead of dialing past the limit.
+func TestLeftoverDialServesCallerAtLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New[*fakeConn](Config{MaxConnsPerHost: 1})
+		defer p.Close()
+		hold := make(chan struct{})
+		d := &dialer{hold: hold}
+		ctx, cancel := context.WithCancel(t.Context())
+		ch1 := goGet(p, ctx, "a", d, false)
+		synctest.Wait()
+		cancel()
+		synctest.Wait()
+		checkWaitErr(t, recv(t, ch1).err, context.Canceled)
+		ch2 := goGet(p, t.Context(), "a", d, false)
+		synctest.Wait()
+		checkNow(t, hostStats(p, "a"), 0, 0, 1, 1)
+		hold <- struct{}{}
+		synctest.Wait()
+		if g := recv(t, ch2); g.err != nil || g.c.id != 1 {
+			t.Fatalf("second caller got %+v, want conn 1", g)
+		}
+	})
+}
+
 func TestDialErrorToItsWaiter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New[*fakeConn](Config{MaxConnsPerHost: 1})
