@@ -122,7 +122,12 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 		return nil, err
 	}
 	if res.Proto == "h2" || (st.h2c && r.target.Scheme == "http" && r.target.Proxy == nil) {
-		return st.h2.New(res.Conn, time.Now())
+		c, err := st.h2.New(res.Conn, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		c.Owner = r
+		return c, nil
 	}
 	c := h1.New(res.Conn, &st.h1, time.Now())
 	c.Owner = r

@@ -51,12 +51,13 @@ type CloseCounts struct {
 type Stats struct {
 	Total HostStats
 	Hosts map[string]HostStats
+	H2    H2Stats // HTTP/2 protocol events over all conns (roundtrip_h2.go)
 }
 
 // Stats returns a snapshot of the pool; cheap enough to call every second.
 func (t *Transport) Stats() Stats {
 	ps := t.state().pool.Stats()
-	s := Stats{Total: hostStats(ps.Total), Hosts: make(map[string]HostStats, len(ps.Hosts))}
+	s := Stats{Total: hostStats(ps.Total), Hosts: make(map[string]HostStats, len(ps.Hosts)), H2: t.state().h2Stats()}
 	for k, h := range ps.Hosts {
 		s.Hosts[string(k)] = hostStats(h)
 	}

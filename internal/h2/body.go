@@ -2,43 +2,194 @@ package h2
 
 import (
 	"io"
+	"net/http"
+	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/spoolhttp/spool/internal/errs"
 )
 
-// body is a response body whose end ends the stream: EOF, a read error or
-// Close, whichever comes first, reports it once.
+// body is a response body. Its end ends the stream: the last byte read
+// before END_STREAM's EOF frees the slot at once (as HTTP/1's framed end);
+// Close before that resets the stream (RST_STREAM CANCEL) and frees the
+// slot, costing nothing but the one stream; a read error or timeout
+// resets it too. A body dropped without Close is reclaimed after GC: a
+// runtime cleanup on the body, whose argument is the stream (which never
+// points back to the body), resets the stream and reports the leak.
 type body struct {
-	rc  io.ReadCloser // x/net's
-	s   *stream
-	end atomic.Bool // the end was claimed
+	s       *stream
+	resp    *http.Response // receives the trailers at EOF
+	closed  atomic.Bool
+	timer   *time.Timer // BodyReadTimeout, made on the first wait
+	cleanup runtime.Cleanup
 }
 
+func (c *Conn) newBody(s *stream, resp *http.Response) *body {
+	b := &body{s: s, resp: resp}
+	b.cleanup = runtime.AddCleanup(b, reclaim, s)
+	return b
+}
+
+// Read returns buffered DATA, waiting for more as long as the peer sends,
+// then the stream's end: io.EOF (again on every later Read), or its error.
 func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err != nil {
-		if err != io.EOF {
-			err = b.s.wrapReadErr(err)
+	s := b.s
+	for {
+		if b.closed.Load() {
+			return 0, s.c.cfg.ErrBodyClosed
 		}
-		b.finish()
+		s.mu.Lock()
+		if buf := s.buf; buf != nil && s.off < len(*buf) {
+			n := copy(p, (*buf)[s.off:])
+			s.off += n
+			drained := s.off == len(*buf)
+			if drained {
+				*buf = (*buf)[:0]
+				s.off = 0
+			}
+			inc := s.creditLocked(n)
+			end := drained && s.recvEnded && s.err == io.EOF
+			s.mu.Unlock()
+			if inc > 0 {
+				s.c.queueWindowUpdate(s.id, inc, false)
+			}
+			if end {
+				b.atEOF()
+			}
+			return n, nil
+		}
+		err := s.err
+		s.mu.Unlock()
+		if err != nil {
+			return 0, b.ended(err)
+		}
+		if werr := b.wait(); werr != nil {
+			s.fail(werr, false)
+		}
 	}
-	return n, err
 }
 
-// Close ends the stream; before EOF x/net resets it (RST_STREAM CANCEL) and
-// returns its unread flow-control credit to the conn, so the conn stays
-// usable: unlike HTTP/1, an early close costs nothing but the one stream.
+// atEOF ends a stream whose body was read to its end: trailers go to the
+// response, the slot is freed, the buffer goes back.
+func (b *body) atEOF() {
+	s := b.s
+	b.cleanup.Stop()
+	s.mu.Lock()
+	tr := s.trailer
+	s.trailer = nil
+	s.mu.Unlock()
+	for k, vv := range tr {
+		if b.resp.Trailer == nil {
+			b.resp.Trailer = make(http.Header, len(tr))
+		}
+		b.resp.Trailer[k] = vv
+	}
+	s.finish()
+	s.releaseBuf()
+}
+
+// ended returns what Read returns once the stream is over.
+func (b *body) ended(err error) error {
+	s := b.s
+	if err == io.EOF {
+		if !s.finished.Load() {
+			b.atEOF()
+		}
+		return io.EOF
+	}
+	b.cleanup.Stop()
+	s.finish()
+	s.releaseBuf()
+	if err == io.ErrUnexpectedEOF {
+		return err // a short body, as net/http reports it
+	}
+	return s.readErr(err)
+}
+
+// wait blocks until the reader signals, the context ends, or
+// BodyReadTimeout passes; it returns the error that ends the wait, if any.
+func (b *body) wait() error {
+	s := b.s
+	var tc <-chan time.Time
+	if d := s.c.cfg.BodyReadTimeout; d > 0 {
+		if b.timer == nil {
+			b.timer = time.NewTimer(d)
+		} else {
+			b.timer.Reset(d)
+		}
+		tc = b.timer.C
+		defer b.timer.Stop()
+	}
+	select {
+	case <-s.wake:
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	case <-tc:
+		s.c.degradedPing()
+		return &errs.TimeoutError{What: "BodyReadTimeout"}
+	}
+}
+
+// Close ends the stream: before its end, it is reset (RST_STREAM CANCEL)
+// and its unread bytes dropped; the conn lives on. A Read blocked in
+// another goroutine returns ErrBodyClosed.
 func (b *body) Close() error {
-	b.finish()
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.cleanup.Stop()
+	s := b.s
+	s.fail(s.c.cfg.ErrBodyClosed, false)
+	s.finish()
+	s.releaseBuf()
 	return nil
 }
 
-// finish closes x/net's body, which waits until x/net has forgotten the
-// stream (unless the request context is already done; done then settles),
-// and reports the end.
-func (b *body) finish() {
-	if b.end.Swap(true) {
-		return
+// reclaim runs on the runtime's cleanup goroutine for a body dropped
+// unclosed; resetting the stream may take the write queue, so it moves to
+// a goroutine of its own.
+func reclaim(s *stream) { go reclaimNow(s) }
+
+func reclaimNow(s *stream) {
+	s.fail(errStreamCancelled, false)
+	if !s.finish() {
+		return // it had ended after all
 	}
-	b.rc.Close()
-	b.s.done()
+	s.releaseBuf()
+	c := s.c
+	c.ctr.leaks.Add(1)
+	if f := c.cfg.OnLeak; f != nil {
+		f(c, s.req.Method, s.req.URL)
+	}
+}
+
+// Receive buffers come from a pool; a buffer grown past maxPooledRecv by a
+// large body is left to the GC.
+const (
+	recvBufSize   = 4 << 10
+	maxPooledRecv = 64 << 10
+)
+
+var recvPool = sync.Pool{New: func() any { b := make([]byte, 0, recvBufSize); return &b }}
+
+// appendLocked adds received DATA to the stream's buffer; s.mu is held.
+func (s *stream) appendLocked(p []byte) {
+	if s.buf == nil {
+		s.buf = recvPool.Get().(*[]byte)
+	}
+	*s.buf = append(*s.buf, p...)
+}
+
+func (s *stream) releaseBuf() {
+	s.mu.Lock()
+	b := s.buf
+	s.buf, s.off = nil, 0
+	s.mu.Unlock()
+	if b != nil && cap(*b) <= maxPooledRecv {
+		*b = (*b)[:0]
+		recvPool.Put(b)
+	}
 }

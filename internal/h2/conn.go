@@ -1,93 +1,128 @@
 package h2
 
 import (
+	"bufio"
+	"bytes"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
-// assumedMaxStreams is the stream limit before the server's SETTINGS arrive.
-// State() reports 0 until then, but x/net already lets 100 streams start
-// (its initialMaxConcurrentStreams), so Available says the same rather than
-// calling a fresh conn full.
+// assumedMaxStreams is the stream limit before the server's SETTINGS
+// arrive (x/net and net/http assume the same; RFC 9113 §6.5.2 recommends
+// servers allow at least 100).
 const assumedMaxStreams = 100
+
+// maxStreamID is the last client stream ID (RFC 9113 §5.1.1: 31 bits);
+// a conn that used it takes no new stream.
+const maxStreamID = 1<<31 - 1
 
 // Conn is one HTTP/2 connection. It implements the pool's Conn interface.
 //
-// Reservations and x/net. ReserveNewRequest increments x/net's
-// streamsReserved; the next RoundTrip on the conn decrements it (in the
-// request's own goroutine, atomically with registering the stream), whoever
-// reserved. x/net's exported API has no un-reserve. So Release does not give
-// the slot back to x/net: it turns the reservation into an orphan, a slot
-// x/net still counts as reserved and we do not. The next Reserve adopts an
-// orphan instead of asking x/net, so x/net's count is always ours + orphans
-// and Available/InFlight subtract the orphans. The price: while orphans
-// exist x/net will not close the conn by itself when it goes idle after a
-// GOAWAY; Err reports the GOAWAY and the pool closes it.
-//
-// Locking: State() takes x/net's write mutex (cc.wmu) to read the peer's
-// settings; a write blocked on a stalled socket holds it. Such a write is
-// bounded by the PING health check (a dead peer closes the conn within
-// ReadIdleTimeout+PingTimeout), so Available, InFlight, Reserve and Err stay
-// cheap enough to call under Pool.mu in practice.
+// Locks, in the order they may nest: wq.mu (the write queue; also the
+// hpack encoder and stream ID assignment, so HEADERS reach the wire in
+// encoding and ID order), then mu (stream table, accounting, send windows),
+// then a stream's mu. No lock is held during a socket read or write, so
+// what the pool calls under its own lock (Available, InFlight, Reserve,
+// Err) takes only mu, briefly.
 type Conn struct {
-	cc   *http2.ClientConn
 	nc   net.Conn
-	cfg  *Config // the Factory's; read-only
-	Addr string  // remote address, for errors
+	cfg  *Config   // the Factory's; read-only
+	ctr  *Counters // the Factory's
+	Addr string    // remote address, for errors
 
 	Created time.Time
+	// Owner is set once by whoever dialed the conn, before first use (the
+	// root's route, to count a leaked body under its host).
+	Owner any
 
-	closed  atomic.Bool  // Close was called
+	wq   writeQueue
+	henc *hpack.Encoder // guarded by wq.mu
+	hbuf bytes.Buffer   // guarded by wq.mu: the encoder's output
+
+	br *bufio.Reader // reader goroutine only
+	fr *http2.Framer // reader goroutine only (reads; frames are written by frames.go)
+
 	started atomic.Int64 // streams started, for errs.Error.Reused
+	open    atomic.Int32 // streams open (len(streams), readable without mu)
+	rd      readerState  // reader goroutine only
+	health  health
 
-	mu       sync.Mutex
-	reserved int // guarded by mu; reservations taken and not yet consumed by RoundTrip
-	open     int // guarded by mu; streams started whose end has not been reported
-	orphans  int // guarded by mu; released reservations x/net still counts
+	mu   sync.Mutex
+	cond sync.Cond // on mu: a send window grew, or a stream or the conn ended
+
+	streams  map[uint32]*stream // guarded by mu: open streams by ID
+	nextID   uint32             // guarded by mu (assigned under wq.mu too)
+	reserved int                // guarded by mu: reservations not yet used by RoundTrip
+	// guarded by mu: the peer's settings and our send window.
+	maxStreams   uint32
+	peerWindow   int32 // its SETTINGS_INITIAL_WINDOW_SIZE: new streams' send window
+	peerMaxFrame uint32
+	peerMaxList  uint64 // its SETTINGS_MAX_HEADER_LIST_SIZE, 0 = unlimited
+	sendWindow   int64  // conn-level send window
+	gotSettings  bool
+	// guarded by mu: what stops new streams.
+	goAway     bool   // a GOAWAY arrived
+	goAwayID   uint32 // its Last-Stream-ID
+	goAwayCode http2.ErrCode
+	degraded   bool  // a degraded PING went unanswered
+	doNotReuse bool  // a request asked to close the conn after it (Connection: close)
+	err        error // the conn failed or was closed: nothing more works
+	closed     bool  // Close was called
+
+	// Receive windows: advertised sizes, read by streams under mu.
+	streamWindow int32 // guarded by mu: our SETTINGS_INITIAL_WINDOW_SIZE
+	connWindow   int32 // reader only: the conn window we grant
+}
+
+func (c *Conn) initState() {
+	c.cond.L = &c.mu
+	c.streams = make(map[uint32]*stream)
+	c.nextID = 1
+	c.maxStreams = assumedMaxStreams
+	c.peerWindow = initialWindow
+	c.peerMaxFrame = defaultMaxFrameSize
+	c.sendWindow = initialWindow
+	c.streamWindow = defaultStreamWindow
+	c.connWindow = defaultConnWindow
+	c.rd.recvWindow = defaultConnWindow
 }
 
 // Available is how many more streams the server allows now: its
-// MAX_CONCURRENT_STREAMS minus active, reserved and pending streams; 0 when
-// the conn is closing, closed or full.
+// MAX_CONCURRENT_STREAMS minus open and reserved streams; 0 when the conn
+// takes no new stream.
 func (c *Conn) Available() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.availableLocked(c.cc.State())
+	return c.availableLocked()
 }
 
-func (c *Conn) availableLocked(st http2.ClientConnState) int {
-	if c.closed.Load() || st.Closed || st.Closing {
+func (c *Conn) availableLocked() int {
+	if c.refusesLocked() {
 		return 0
 	}
-	// Without orphans x/net's own verdict also covers what State does not
-	// show (stream IDs exhausted). With orphans x/net counts the conn fuller
-	// than it is, so only our arithmetic applies.
-	if c.orphans == 0 && !c.cc.CanTakeNewRequest() {
-		return 0
+	n := int64(c.maxStreams) - int64(len(c.streams)) - int64(c.reserved)
+	if left := int64(maxStreamID-c.nextID)/2 + 1; n > left {
+		n = left
 	}
-	limit := int64(st.MaxConcurrentStreams)
-	if limit == 0 {
-		limit = assumedMaxStreams
-	}
-	return int(max(0, limit-int64(c.usedLocked(st))))
+	return int(max(0, n))
 }
 
-// usedLocked is x/net's count of busy slots less our orphans. It includes
-// streams x/net has not finished cleaning up and reset streams awaiting a
-// PING ack (x/net keeps their slot until the peer proves alive).
-func (c *Conn) usedLocked(st http2.ClientConnState) int {
-	return max(0, st.StreamsActive+st.StreamsReserved+st.StreamsPending-c.orphans)
+// refusesLocked: no new stream may start (failed, closed, GOAWAY, degraded
+// or out of stream IDs).
+func (c *Conn) refusesLocked() bool {
+	return c.err != nil || c.goAway || c.degraded || c.doNotReuse || c.nextID > maxStreamID
 }
 
-// InFlight is streams active, reserved or pending, as x/net counts them.
+// InFlight is streams open or reserved.
 func (c *Conn) InFlight() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.usedLocked(c.cc.State())
+	return len(c.streams) + c.reserved
 }
 
 // Reserve takes a stream slot for the next RoundTrip.
@@ -98,74 +133,73 @@ func (c *Conn) Reserve() error {
 }
 
 func (c *Conn) reserveLocked() error {
-	if err := c.Err(); err != nil {
+	if err := c.refusalLocked(); err != nil {
 		return err
 	}
-	if c.orphans > 0 {
-		if c.availableLocked(c.cc.State()) == 0 {
-			return errFull
-		}
-		c.orphans--
-		c.reserved++
-		return nil
-	}
-	if !c.cc.ReserveNewRequest() {
-		if err := c.Err(); err != nil {
-			return err
-		}
+	if c.availableLocked() == 0 {
 		return errFull
 	}
 	c.reserved++
 	return nil
 }
 
-// Release gives back a reservation that was not used (see Conn on orphans).
-// Without a reservation it does nothing, as net/http's ClientConn.Release.
+// Release gives back a reservation that was not used. Without a
+// reservation it does nothing, as net/http's ClientConn.Release.
 func (c *Conn) Release() {
 	c.mu.Lock()
 	if c.reserved > 0 {
 		c.reserved--
-		c.orphans++
 	}
 	c.mu.Unlock()
 }
 
-// Err is non-nil when the conn will never take a new request: closed by us,
-// closed by x/net (peer hung up, PING unanswered, I/O or protocol error), or
-// closing (GOAWAY received, or a request said Connection: close). State
-// cannot say why x/net closed a conn; one that was closing first is counted
-// a server close (the usual graceful GOAWAY then FIN), otherwise lost.
+// Err is non-nil when the conn is of no more use: closed, failed, or
+// refusing new streams with none left open. A conn that refuses new
+// streams (GOAWAY, degraded) but still serves some reports nil, so the pool
+// does not close it under them: Available and Reserve keep new requests
+// off it, and it closes itself once its last stream ends.
 func (c *Conn) Err() error {
-	if c.closed.Load() {
-		return net.ErrClosed
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
 	}
-	st := c.cc.State()
+	if len(c.streams) > 0 || c.reserved > 0 {
+		return nil
+	}
+	return c.refusalLocked()
+}
+
+// refusalLocked is why no new stream may start, or nil.
+func (c *Conn) refusalLocked() error {
 	switch {
-	case st.Closed && st.Closing:
-		return errClosedAfterGoAway
-	case st.Closed:
-		return errLost
-	case st.Closing:
+	case c.err != nil:
+		return c.err
+	case c.goAway:
 		return errGoAway
+	case c.degraded:
+		return errDegraded
+	case c.doNotReuse:
+		return errDoNotReuse
+	case c.nextID > maxStreamID:
+		return errIDsExhausted
 	}
 	return nil
 }
 
-// Close closes the conn at once; streams in flight fail. Safe to call more
-// than once and concurrently.
-func (c *Conn) Close() error {
-	if c.closed.Swap(true) {
-		return nil
-	}
-	return c.cc.Close()
-}
-
-// Streams reports active streams and the server's limit (0 until its
+// Streams reports open streams and the server's limit (0 until its
 // SETTINGS arrive), for Stats.
 func (c *Conn) Streams() (active int, max uint32) {
-	st := c.cc.State()
-	return st.StreamsActive, st.MaxConcurrentStreams
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.gotSettings {
+		return len(c.streams), 0
+	}
+	return len(c.streams), c.maxStreams
 }
 
 // NetConn is the underlying connection.
 func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Writes is the number of socket writes the conn made (for benchmarks).
+func (c *Conn) Writes() uint64 { return c.wq.writes.Load() }

@@ -200,7 +200,8 @@ func TestErrAfterGoAway(t *testing.T) {
 	s := newTLSServer(t, blockingHandler(t), 0)
 	c := newConn(t, Config{}, s.dial(t))
 	// A stream in flight keeps the server's graceful shutdown between its
-	// GOAWAY and its close, where Err must already refuse new streams.
+	// GOAWAY and its close: the conn takes no new stream, but Err stays nil
+	// so the pool does not close it under the stream that still runs.
 	resp, err := c.RoundTrip(get(t, s.URL))
 	if err != nil {
 		t.Fatal(err)
@@ -209,14 +210,17 @@ func TestErrAfterGoAway(t *testing.T) {
 	defer cancel()
 	shut := make(chan error, 1)
 	go func() { shut <- s.Config.Shutdown(ctx) }()
-	eventually(t, 5*time.Second, "Err still nil after GOAWAY", func() bool { return c.Err() != nil })
-	if err := c.Err(); !errors.Is(err, pool.ErrServerClosed) {
-		t.Errorf("Err after GOAWAY = %v, want pool.ErrServerClosed", err)
+	eventually(t, 5*time.Second, "conn still takes streams after GOAWAY", func() bool { return c.Available() == 0 })
+	if err := c.Reserve(); !errors.Is(err, pool.ErrServerClosed) {
+		t.Fatalf("Reserve after GOAWAY = %v, want pool.ErrServerClosed", err)
 	}
-	if c.Available() != 0 || c.Reserve() == nil {
-		t.Fatal("conn takes requests after GOAWAY")
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err with a stream still open = %v, want nil", err)
 	}
 	resp.Body.Close()
+	if err := c.Err(); !errors.Is(err, pool.ErrServerClosed) {
+		t.Errorf("Err after the last stream = %v, want pool.ErrServerClosed", err)
+	}
 	if err := <-shut; err != nil {
 		t.Fatal(err)
 	}

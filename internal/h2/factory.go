@@ -1,68 +1,103 @@
-// Package h2 adapts golang.org/x/net/http2's ClientConn to the pool's Conn
-// interface (DESIGN decision 6).
+// Package h2 is spool's HTTP/2 client connection (DESIGN decision 6). From
+// golang.org/x/net/http2 it uses only the codec: the Framer to read frames
+// (with ReadMetaHeaders' header-list and CONTINUATION limits,
+// CVE-2023-45288) and hpack. The rest is here:
 //
-// Only exported ClientConn methods are used (ReserveNewRequest, RoundTrip,
-// State, CanTakeNewRequest, Ping, Close): that API survives x/net's move
-// into the standard library (with go1.27 x/net wraps net/http's HTTP/2
-// behind the same methods).
+//   - conn.go: the pool's Conn interface (Available, InFlight, Reserve,
+//     Release, Err, Close) over the conn's own small mutex;
+//   - writeq.go, frames.go: one write queue per conn, frames of concurrent
+//     streams coalesced into one write, every write under a deadline;
+//   - reader.go, recv.go, control.go: the one reader goroutine per conn;
+//   - stream.go, headers.go, reqbody.go: a request on the caller's
+//     goroutine (a body streams from its own goroutine only while the
+//     windows hold it back);
+//   - body.go, validate.go: the response and its body;
+//   - flow.go, bdp.go: flow control and the adaptive receive window;
+//   - health.go, close.go: PING health check, degraded PING, GOAWAY and
+//     the graceful close.
 //
 // Life of a stream: Reserve (pool checkout) → RoundTrip → response body read
-// to EOF, closed, or a RoundTrip error → OnStreamDone (pool.Put). x/net owns
-// one reader goroutine per conn for the conn's life; this package adds none
-// except a short settle goroutine after a cancelled stream (see settle).
+// to EOF, closed, reset, or a RoundTrip error → OnStreamDone (pool.Put),
+// once, after the slot is free.
 package h2
 
 import (
+	"bufio"
 	"net"
+	"net/url"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/spoolhttp/spool/internal/errs"
 )
 
 // Defaults for zero Config fields.
 const (
-	// DefaultReadIdleTimeout turns on x/net's PING health check: a conn that
+	// DefaultReadIdleTimeout turns on the PING health check: a conn that
 	// read no frame for this long is pinged, and closed if the ack does not
 	// come within PingTimeout. net/http leaves it off (golang/go#36026), so a
 	// silently dead peer (NAT drop, pulled cable) hangs requests until the
-	// kernel gives up on TCP, minutes later. An idle conn is pinged once per
-	// period; the cost is one frame each way.
+	// kernel gives up on TCP, minutes later.
 	DefaultReadIdleTimeout = 15 * time.Second
-	// DefaultPingTimeout is how long a PING may go unanswered, for the health
-	// check and for settle.
+	// DefaultPingTimeout is how long a health PING may go unanswered.
 	DefaultPingTimeout = 5 * time.Second
+	// DefaultWriteTimeout bounds every socket write: a peer that stops
+	// reading fails its conn after this long, whatever is queued.
+	DefaultWriteTimeout = 10 * time.Second
+	// defaultMaxHeaderList is the response header list we accept (x/net's
+	// default, 10 MB), advertised in SETTINGS_MAX_HEADER_LIST_SIZE.
+	defaultMaxHeaderList = 10 << 20
 )
 
 // Config is shared by every conn of a Factory; it must not change.
 //
-// There is no DisableCompression knob: spool's bridge does decompression
-// above the conn, so x/net's is always off and gzip is never handled twice.
+// There is no compression knob: spool's bridge decompresses above the conn.
 type Config struct {
 	// ReadIdleTimeout: PING when no frame was read for this long.
 	// 0 → DefaultReadIdleTimeout; <0 → no health check.
 	ReadIdleTimeout time.Duration
 	// PingTimeout: 0 → DefaultPingTimeout.
 	PingTimeout time.Duration
+	// WriteTimeout bounds each socket write: 0 → DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// MaxHeaderListSize bounds response headers (from MaxResponseHeaderBytes);
-	// 0 → x/net's default (10 MB).
+	// 0 → 10 MB.
 	MaxHeaderListSize uint32
-	// OnStreamDone is called once per finished stream: response body at EOF,
-	// a read error or Close, or a RoundTrip error. It runs after x/net has
-	// freed the stream's slot (InFlight reflects it), on the goroutine that
-	// ended the stream, or on a settle goroutine after a cancellation; for a
-	// RoundTrip error it may run before or after RoundTrip returns. Nil is
-	// allowed.
+	// ResponseHeaderTimeout bounds the wait for the response head after the
+	// request is written; BodyReadTimeout each body Read. On expiry the
+	// stream is reset and the conn kept. 0 → none.
+	ResponseHeaderTimeout time.Duration
+	BodyReadTimeout       time.Duration
+	// ExpectContinueTimeout: with "Expect: 100-continue", how long to wait
+	// for the 100 before sending the body anyway. 0 → send at once.
+	ExpectContinueTimeout time.Duration
+	// UserAgent is sent when the request has no User-Agent header ("" →
+	// none).
+	UserAgent string
+	// DisableAdaptiveWindow keeps the receive windows at their initial size
+	// instead of growing them from BDP estimates.
+	DisableAdaptiveWindow bool
+	// ErrBodyClosed is what a body Read returns after Close (the root's
+	// sentinel); nil → errBodyClosed.
+	ErrBodyClosed error
+	// OnStreamDone is called once per finished stream, after its slot is
+	// free (InFlight reflects it), on the goroutine that ended it: the
+	// caller's, or the reader's for a reset or a conn failure. It must not
+	// block on the conn. Nil is allowed.
 	OnStreamDone func(c *Conn)
+	// OnLeak is called when a response body that was never closed became
+	// unreachable and was reclaimed (its stream reset, its slot freed), on
+	// a goroutine of its own. Nil is allowed.
+	OnLeak func(c *Conn, method string, u *url.URL)
 }
 
-// Factory makes Conns over established connections. One x/net Transport per
-// Factory holds the settings; it never dials (we hand it conns) and keeps no
-// pool of its own (NewClientConn conns are not in x/net's pool).
+// Factory makes Conns over established connections and keeps counters over
+// all of them.
 type Factory struct {
-	t   *http2.Transport
 	cfg Config
+	ctr Counters
 }
 
 // NewFactory returns a Factory for cfg (zero fields take the defaults).
@@ -73,48 +108,60 @@ func NewFactory(cfg Config) *Factory {
 	if cfg.PingTimeout <= 0 {
 		cfg.PingTimeout = DefaultPingTimeout
 	}
-	t := &http2.Transport{
-		// Decompression is the bridge's job; x/net adding Accept-Encoding
-		// and gunzipping would hide the encoding from it.
-		DisableCompression: true,
-		// h2c prior knowledge: requests on a plaintext conn carry the "http"
-		// scheme. ClientConn.RoundTrip does not check it in x/net v0.62, but
-		// the flag documents intent and covers versions that do.
-		AllowHTTP:         true,
-		MaxHeaderListSize: cfg.MaxHeaderListSize,
-		PingTimeout:       cfg.PingTimeout,
-		// IdleConnTimeout stays 0: the pool expires idle conns.
-		// StrictMaxConcurrentStreams stays false: ReserveNewRequest then fails
-		// at the server's limit instead of queueing, so the pool dials or waits.
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
-	if cfg.ReadIdleTimeout > 0 {
-		t.ReadIdleTimeout = cfg.ReadIdleTimeout
+	if cfg.MaxHeaderListSize == 0 {
+		cfg.MaxHeaderListSize = defaultMaxHeaderList
 	}
-	return &Factory{t: t, cfg: cfg}
+	if cfg.ErrBodyClosed == nil {
+		cfg.ErrBodyClosed = errBodyClosed
+	}
+	return &Factory{cfg: cfg}
 }
 
+// Counters returns the Factory's counters (all its conns, since it was made).
+func (f *Factory) Counters() CounterSnapshot { return f.ctr.snapshot() }
+
+// readBufferSize is the reader's bufio size: a few frames per read syscall.
+const readBufferSize = 32 << 10
+
 // New speaks HTTP/2 over nc, which is already connected (and, for h2, TLS
-// with ALPN "h2" done; for h2c, plaintext by prior knowledge). It writes the
-// client preface and SETTINGS and returns without waiting for the server's
-// SETTINGS. On error nc is closed.
-//
-// x/net marks Transport.NewClientConn deprecated in favour of
-// net/http.Transport.NewClientConn, but net/http's dials by itself and
-// cannot take our pre-dialed conn (proxy tunnels, our dialer, our TLS).
+// with ALPN "h2" done; for h2c, plaintext by prior knowledge). It queues the
+// client preface, SETTINGS and the conn's WINDOW_UPDATE, writes them, and
+// starts the reader; it does not wait for the server's SETTINGS (streams
+// start under the assumed limits, RFC 9113 §3.4). On error nc is closed.
 func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
-	//lint:ignore SA1019 see above: net/http's replacement cannot take a net.Conn.
-	cc, err := f.t.NewClientConn(nc)
-	if err != nil {
-		nc.Close() // x/net closes it too on a preface write error; twice is harmless
-		return nil, errs.Wrap(errs.OpDial, remoteAddr(nc), false, err)
+	c := &Conn{nc: nc, cfg: &f.cfg, ctr: &f.ctr, Addr: remoteAddr(nc), Created: now}
+	c.initState()
+	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
+	c.henc = hpack.NewEncoder(&c.hbuf)
+
+	c.br = bufio.NewReaderSize(nc, readBufferSize)
+	c.fr = http2.NewFramer(nil, c.br)
+	c.fr.SetReuseFrames()
+	c.initDecoder()
+
+	q := &c.wq
+	q.mu.Lock()
+	q.buf = append(q.buf, http2.ClientPreface...)
+	q.buf = appendSettings(q.buf,
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(c.streamWindow)},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: f.cfg.MaxHeaderListSize},
+	)
+	q.buf = appendWindowUpdate(q.buf, 0, uint32(c.connWindow-initialWindow))
+	q.flushing = true
+	q.mu.Unlock()
+	q.flush()
+	if err := q.failed(); err != nil {
+		nc.Close()
+		return nil, errs.Wrap(errs.OpDial, c.Addr, false, err)
 	}
-	return &Conn{
-		cc:      cc,
-		nc:      nc,
-		cfg:     &f.cfg,
-		Addr:    remoteAddr(nc),
-		Created: now,
-	}, nil
+	f.ctr.conns.Add(1)
+	c.startHealth()
+	go c.readLoop()
+	return c, nil
 }
 
 func remoteAddr(nc net.Conn) string {

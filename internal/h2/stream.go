@@ -4,136 +4,168 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptrace"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/spoolhttp/spool/internal/errs"
 )
 
-// stream is one request's life on a Conn, from RoundTrip to OnStreamDone.
+// stream is one request's life on a Conn, from RoundTrip to finish.
+//
+// The caller's goroutine waits on wake for the head, then for body data;
+// the reader fills the fields under mu and signals wake. The stream never
+// points to the response or its body once the head is handed over, so a
+// body dropped without Close can be collected and reclaimed (body.go).
 type stream struct {
 	c      *Conn
-	ctx    context.Context // the caller's request context
-	reused bool            // the conn carried a stream before this one
+	id     uint32
+	ctx    context.Context
+	req    *http.Request
+	trace  *httptrace.ClientTrace
+	isHead bool
+	reused bool // the conn carried a stream before this one
 
-	// Set by x/net's request-writing goroutine through httptrace, read when
-	// an error is classified.
-	wroteHeaders atomic.Bool
-	writeFailed  atomic.Bool // the request body's write failed
+	wroteHeaders bool        // caller only: HEADERS were queued
+	bodyFailed   atomic.Bool // the request body's Read failed or lied about its length
+	sendDone     atomic.Bool // END_STREAM sent (or the peer's reset made it moot)
+	sent         atomic.Bool // sending is over: END_STREAM sent, or the body writer gave up
+	stop         atomic.Bool // no more frames for this stream (it is reset or finished)
+	finished     atomic.Bool // the slot is freed
+	bodyClosed   atomic.Bool // req.Body was closed
+	noSlot       bool        // caller only: holdSlot found none; nothing to give back
 
-	ended atomic.Bool // done ran
+	wake chan struct{} // cap 1: the reader changed something
+	cont chan struct{} // cap 1, only with Expect: 100-continue: a 100 came
+
+	// send side, guarded by c.mu
+	sendWindow int64
+
+	mu        sync.Mutex
+	resp      *http.Response // guarded by mu: the final head, until taken
+	headDone  bool           // guarded by mu: the final head arrived
+	recvEnded bool           // guarded by mu: END_STREAM received
+	err       error          // guarded by mu: io.EOF at the end, or why the stream failed
+	rstDone   bool           // guarded by mu: RST_STREAM sent or received
+	buf       *[]byte        // guarded by mu: received DATA not yet read (pooled)
+	off       int            // guarded by mu: read offset into *buf
+	trailer   map[string][]string
+	recvAvail int32 // guarded by mu: bytes the peer may still send (our window)
+	window    int32 // guarded by mu: our window's size, for the update threshold
+	unacked   int32 // guarded by mu: bytes read, credit not yet returned
+
+	head reqHead   // the request's pseudo-headers and framing (caller, then body writer)
+	strs [8]string // backing for the response's single header values
+
+	// reader goroutine only
+	remain       int64 // bytes the Content-Length still promises, -1 if none
+	n1xx         int   // 1xx heads seen
+	autoFinish   bool  // the response has no content: END_STREAM finishes the stream
+	gotFirstByte bool
 }
 
-// RoundTrip sends req on a new stream, using the reservation taken by
-// Reserve (or taking one now if the caller did not). The response body is
-// wrapped so its EOF, a read error or Close ends the stream; a RoundTrip
-// error ends it too. Errors are *errs.Error (see wrapErr).
-//
-// req is not modified; x/net sees a shallow copy whose context adds a trace
-// that tells a write failure from a wait for headers.
-func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) {
-	s := &stream{c: c, ctx: req.Context()}
-	c.mu.Lock()
-	if c.reserved == 0 {
-		if err := c.reserveLocked(); err != nil {
-			c.mu.Unlock()
-			return nil, s.notSent(err)
-		}
-	}
-	c.reserved--
-	c.open++
-	c.mu.Unlock()
-	s.reused = c.started.Add(1) > 1
-
-	resp, err := c.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(s.ctx, s.trace())))
-	if err != nil {
-		s.done()
-		return nil, s.wrapErr(err)
-	}
-	resp.Request = req
-	resp.Body = &body{rc: resp.Body, s: s}
-	return resp, nil
-}
-
-func (s *stream) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		WroteHeaders: func() { s.wroteHeaders.Store(true) },
-		WroteRequest: func(i httptrace.WroteRequestInfo) {
-			if i.Err != nil {
-				s.writeFailed.Store(true)
-			}
-		},
+// notify wakes the stream's waiter, if any; never blocks.
+func (s *stream) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
-// done reports the end of the stream once: at once when x/net has freed the
-// slot, otherwise after settle.
-func (s *stream) done() {
-	if s.ended.Swap(true) {
-		return
+// fail records err as the stream's end (unless it has one) and wakes its
+// waiter. rst: err was a reset either way, no RST_STREAM is due.
+func (s *stream) fail(err error, rst bool) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	if rst {
+		s.rstDone = true
+	}
+	s.mu.Unlock()
+	s.stop.Store(true)
+	s.notify()
+}
+
+// finish frees the stream's slot once, sending RST_STREAM CANCEL first if
+// the stream is still open on either side; it reports whether this call
+// did it. OnStreamDone runs after the slot is free.
+func (s *stream) finish() bool {
+	if s.finished.Swap(true) {
+		return false
 	}
 	c := s.c
+	s.mu.Lock()
+	needRST := !s.rstDone && !(s.recvEnded && s.sendDone.Load())
+	s.rstDone = true
+	s.mu.Unlock()
+	s.stop.Store(true)
+	if needRST {
+		c.queueRST(s.id, http2.ErrCodeCancel, false)
+	}
 	c.mu.Lock()
-	c.open--
-	excess := c.excessLocked()
+	delete(c.streams, s.id)
+	c.open.Add(-1)
+	c.cond.Broadcast() // a body writer waiting for a window sees stop
+	drained := c.err == nil && c.refusesLocked() && len(c.streams) == 0 && c.reserved == 0
 	c.mu.Unlock()
-	if excess > 0 {
-		go c.settle()
-		return
-	}
-	c.streamDone()
-}
-
-// excessLocked is how many slots x/net counts busy beyond our reservations
-// and open streams; 0 once the conn is closed (nothing waits on slots then).
-func (c *Conn) excessLocked() int {
-	st := c.cc.State()
-	if st.Closed {
-		return 0
-	}
-	return c.usedLocked(st) - c.reserved - c.open
-}
-
-// maxSettlePings bounds settle: other streams' cancellations can keep the
-// excess up; after this many round trips OnStreamDone runs anyway (the pool
-// then sees the conn busier than it is until the next stream ends).
-const maxSettlePings = 8
-
-// settleRecheck is the pause between two settle PINGs.
-const settleRecheck = time.Millisecond
-
-// settle waits for x/net to free slots our own count says are free. Two
-// causes, both invisible to the exported API: after a cancellation x/net's
-// RoundTrip (and Body.Close) return before its request goroutine has
-// forgotten the stream; and a stream cancelled before any frame came back
-// keeps its slot until a PING ack shows the peer alive (x/net's
-// pendingResets, cleared by any ack). Our own PING covers both: its round
-// trip outlasts the cleanup, and its ack clears the reset slots. One PING is
-// not always enough (it may go out before x/net's cleanup counts the reset),
-// so settle re-checks after each ack. A PING unanswered for PingTimeout
-// means a dead peer: the conn is closed, as x/net's health check would.
-func (c *Conn) settle() {
-	for i := 0; i < maxSettlePings; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.PingTimeout)
-		err := c.cc.Ping(ctx)
-		cancel()
-		if err != nil {
-			c.Close()
-			break
-		}
-		c.mu.Lock()
-		excess := c.excessLocked()
-		c.mu.Unlock()
-		if excess <= 0 {
-			break
-		}
-		// x/net's read loop frees the slot just after the ack; give it a
-		// moment before asking again.
-		<-time.After(settleRecheck)
-	}
-	c.streamDone()
-}
-
-func (c *Conn) streamDone() {
+	s.closeReqBody() // unblocks a body writer stuck in Read; once only
 	if f := c.cfg.OnStreamDone; f != nil {
 		f(c)
+	}
+	if drained {
+		c.closeDrained()
+	}
+	return true
+}
+
+// closeReqBody closes the request body once, whoever gets there first
+// (finish, or the body writer at its end): the RoundTripper contract.
+func (s *stream) closeReqBody() {
+	if b := s.req.Body; b != nil && b != http.NoBody && s.bodyClosed.CompareAndSwap(false, true) {
+		b.Close()
+	}
+}
+
+// awaitHead waits for the final response head, the stream's failure, the
+// caller's context or ResponseHeaderTimeout (which starts once the request
+// is fully sent, as net/http's).
+func (s *stream) awaitHead() (*http.Response, error) {
+	var t *time.Timer
+	var tc <-chan time.Time
+	d := s.c.cfg.ResponseHeaderTimeout
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		resp, err := s.resp, s.err
+		if resp != nil {
+			s.resp = nil
+		}
+		s.mu.Unlock()
+		if resp != nil {
+			return resp, nil
+		}
+		if err != nil {
+			s.finish()
+			return nil, s.headErr(err)
+		}
+		if d > 0 && t == nil && s.sent.Load() {
+			t = time.NewTimer(d)
+			tc = t.C
+		}
+		select {
+		case <-s.wake:
+		case <-s.ctx.Done():
+			s.fail(s.ctx.Err(), false)
+		case <-tc:
+			s.fail(&errs.TimeoutError{What: "ResponseHeaderTimeout"}, false)
+			s.c.degradedPing()
+		}
 	}
 }

@@ -1,0 +1,157 @@
+package h2
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+const (
+	// closeFlushTimeout bounds the writes of a closing conn (its GOAWAY):
+	// the close must not wait a full write timeout for a peer that stopped
+	// reading.
+	closeFlushTimeout = 250 * time.Millisecond
+	// lingerTimeout and lingerBytes bound the graceful close after our
+	// GOAWAY: we stop writing and read (discarding) until the peer closes,
+	// so our close does not turn into a TCP RST that destroys the GOAWAY
+	// in flight (RFC 9113 §6.8, §5.4.1).
+	lingerTimeout = time.Second
+	lingerBytes   = 1 << 20
+)
+
+// Close closes the conn at once; streams in flight fail. A GOAWAY
+// (NO_ERROR) goes out first if the socket takes it without waiting. Safe
+// to call more than once and concurrently.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	if c.err == nil {
+		c.err = net.ErrClosed
+	}
+	c.mu.Unlock()
+	q := &c.wq
+	q.mu.Lock()
+	if q.err == nil && !q.flushing {
+		q.buf = appendGoAway(q.buf[:0], http2.ErrCodeNo, "")
+		q.closing.Store(true)
+		q.flushing = true
+		q.mu.Unlock()
+		q.flush()
+	} else {
+		q.mu.Unlock()
+	}
+	q.stop(net.ErrClosed)
+	err := c.nc.Close()
+	c.failStreams(net.ErrClosed)
+	return err
+}
+
+// closeDrained closes a conn that refuses new streams (GOAWAY received,
+// degraded) once its last stream ended.
+func (c *Conn) closeDrained() {
+	c.mu.Lock()
+	if c.err != nil || len(c.streams) > 0 || c.reserved > 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.err = c.refusalLocked()
+	if c.goAway {
+		c.err = errClosedAfterGoAway
+	}
+	c.mu.Unlock()
+	c.wq.stop(c.err)
+	c.nc.Close()
+}
+
+// writeFailed is the write queue's report of a failed write: the peer
+// stopped reading (deadline) or the socket broke. The conn fails; closing
+// the socket ends the reader, which tears down the rest.
+func (c *Conn) writeFailed(err error) {
+	c.setErr(&lostError{err})
+	c.nc.Close()
+}
+
+// setErr records the conn's failure, the first one only; it reports
+// whether this call set it.
+func (c *Conn) setErr(err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false
+	}
+	c.err = err
+	return true
+}
+
+// teardown runs on the reader when it stops: the conn fails with the
+// cause, every open stream with it; a connection error we detected sends
+// GOAWAY with its code, flushed, then the graceful close.
+func (c *Conn) teardown(readErr error) {
+	c.health.stop()
+	var ce *connErr
+	isConnErr := errors.As(readErr, &ce)
+	var xce http2.ConnectionError
+	if !isConnErr && errors.As(readErr, &xce) { // the Framer's
+		ce, isConnErr = &connErr{code: http2.ErrCode(xce), reason: "frame error"}, true
+	}
+	cause := readErr
+	if readErr == io.EOF {
+		cause = io.ErrUnexpectedEOF // the peer hung up under open streams
+	}
+	c.mu.Lock()
+	if c.goAway && !isConnErr && c.err == nil {
+		c.err = errClosedAfterGoAway
+	}
+	mine := c.err == nil
+	if mine {
+		c.err = &lostError{cause}
+	}
+	err := c.err
+	c.mu.Unlock()
+	c.failStreams(err)
+	if mine && isConnErr {
+		q := &c.wq
+		q.closing.Store(true)
+		q.mu.Lock()
+		if q.err == nil {
+			q.buf = appendGoAway(q.buf, ce.code, ce.reason)
+		}
+		q.mu.Unlock()
+		q.waitIdle()
+		c.linger()
+	}
+	c.wq.stop(err)
+	c.nc.Close()
+}
+
+// linger stops writing and reads until the peer closes, within bounds.
+func (c *Conn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, c.br, lingerBytes)
+}
+
+// failStreams ends every open stream with err (a lost conn).
+func (c *Conn) failStreams(err error) {
+	c.mu.Lock()
+	ss := make([]*stream, 0, len(c.streams))
+	for _, s := range c.streams {
+		ss = append(ss, s)
+	}
+	c.reserved = 0
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	for _, s := range ss {
+		s.fail(err, true)
+		s.finish()
+	}
+}

@@ -1,0 +1,204 @@
+package h2
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// zeros is an endless request body that allocates nothing.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+func (zeros) Close() error               { return nil }
+
+// A peer that stops reading during an upload: the pool's calls on the conn
+// return at once while the write is stuck, and the conn fails within its
+// write deadline with the stream.
+func TestScriptedStalledPeerFailsOnlyItsConn(t *testing.T) {
+	c, p := newPeer(t, Config{WriteTimeout: 300 * time.Millisecond},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	p.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1<<31-1-65535) })
+	p.deaf.Store(true)
+	req, _ := http.NewRequest("POST", "http://x/", zeros{})
+	ch := goRoundTrip(c, req)
+	// Let the socket buffers fill and the flusher block.
+	eventually(t, 5*time.Second, "upload did not start", func() bool { return c.Writes() > 3 })
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		c.Available()
+		c.InFlight()
+		c.Err()
+		if c.Reserve() == nil {
+			c.Release()
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("pool calls took %v during a stuck write", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := wait(t, ch)
+	var ne net.Error
+	if r.err == nil || !errors.As(r.err, &ne) || !ne.Timeout() {
+		t.Fatalf("upload to a deaf peer: %v, want a timeout", r.err)
+	}
+	if c.Err() == nil || c.Available() != 0 {
+		t.Fatal("conn still usable after its write deadline")
+	}
+}
+
+// A body dropped without Close is reclaimed after GC: its stream reset
+// (RST_STREAM CANCEL), the slot free, OnLeak told.
+func TestScriptedLeakedBodyReclaimed(t *testing.T) {
+	var leaks atomic.Int32
+	var dc doneCounter
+	c, p := newPeer(t, Config{OnStreamDone: dc.hook, OnLeak: func(*Conn, string, *url.URL) { leaks.Add(1) }}, http2.Setting{})
+	func() {
+		ch := goRoundTrip(c, get(t, "http://x/"))
+		p.headers()
+		p.respond(1, false, "200")
+		p.data(1, false, "unread")
+		if r := wait(t, ch); r.err != nil {
+			t.Fatal(r.err)
+		}
+	}()
+	eventually(t, 10*time.Second, "leaked body not reclaimed", func() bool {
+		runtime.GC()
+		return leaks.Load() == 1
+	})
+	if code := p.expectRST(1); code != http2.ErrCodeCancel {
+		t.Fatalf("RST code %v", code)
+	}
+	if c.InFlight() != 0 || dc.n.Load() != 1 || c.Err() != nil {
+		t.Fatalf("after reclaim: InFlight=%d done=%d Err=%v", c.InFlight(), dc.n.Load(), c.Err())
+	}
+}
+
+// gateConn holds the next socket write until released, so the test knows
+// a write is in progress.
+type gateConn struct {
+	net.Conn
+	mu     sync.Mutex
+	armed  bool
+	inside chan struct{}
+	open   chan struct{}
+	writes int
+}
+
+func (g *gateConn) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	armed := g.armed
+	g.armed = false
+	g.writes++
+	g.mu.Unlock()
+	if armed {
+		close(g.inside)
+		<-g.open
+	}
+	return g.Conn.Write(p)
+}
+
+// HEADERS queued while a write is in progress go out together in the
+// next write: 16 requests, 2 writes.
+func TestScriptedWritesCoalesce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		s, err := ln.Accept()
+		if err == nil {
+			defer s.Close()
+			io.Copy(io.Discard, s)
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateConn{Conn: nc, inside: make(chan struct{}), open: make(chan struct{})}
+	c := newConn(t, Config{ReadIdleTimeout: -1, ResponseHeaderTimeout: 0}, g)
+	g.mu.Lock()
+	g.armed, g.writes = true, 0
+	g.mu.Unlock()
+	go c.RoundTrip(get(t, "http://x/")) // becomes the flusher and blocks in the gate
+	<-g.inside
+	var started sync.WaitGroup
+	for i := 0; i < 15; i++ {
+		started.Add(1)
+		go func() {
+			started.Done()
+			c.RoundTrip(get(t, "http://x/"))
+		}()
+	}
+	started.Wait()
+	eventually(t, 5*time.Second, "streams not queued", func() bool { return c.InFlight() == 16 })
+	close(g.open)
+	eventually(t, 5*time.Second, "queued HEADERS not written", func() bool {
+		c.wq.mu.Lock()
+		defer c.wq.mu.Unlock()
+		return len(c.wq.buf) == 0 && !c.wq.flushing
+	})
+	g.mu.Lock()
+	n := g.writes
+	g.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("16 requests took %d writes, want 2 (one in progress, one for the 15 queued meanwhile)", n)
+	}
+	c.Close() // fails the 16 streams
+}
+
+// The adaptive window grows when a round trip carries most of a window.
+func TestScriptedAdaptiveWindowGrows(t *testing.T) {
+	c, p := newPeer(t, Config{}, http2.Setting{})
+	ch := goRoundTrip(c, get(t, "http://x/"))
+	p.headers()
+	p.respond(1, false, "200")
+	r := wait(t, ch)
+	go io.Copy(io.Discard, r.resp.Body)
+	chunk := string(make([]byte, 16384))
+	// The first DATA starts a BDP sample (a PING); before acking it the
+	// peer sends most of the window, as a fast link would.
+	p.data(1, false, chunk)
+	var ping *http2.PingFrame
+	for ping == nil {
+		select {
+		case f := <-p.frames:
+			if pf, ok := f.(*http2.PingFrame); ok && !pf.IsAck() && pf.Data[0] == pingBDP {
+				ping = pf
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no BDP PING")
+		}
+	}
+	for sent := 16384; sent < defaultStreamWindow*3/4; sent += len(chunk) {
+		p.data(1, false, chunk)
+	}
+	p.write(func(fr *http2.Framer) error { return fr.WritePing(true, ping.Data) })
+	for {
+		select {
+		case f := <-p.frames:
+			if sf, ok := f.(*gotSettings); ok && !sf.ack {
+				v := sf.vals[http2.SettingInitialWindowSize]
+				if v <= defaultStreamWindow {
+					t.Fatalf("window set to %d", v)
+				}
+				p.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
+				p.data(1, true, "")
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("window did not grow")
+		}
+	}
+}

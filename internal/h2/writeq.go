@@ -1,0 +1,191 @@
+package h2
+
+import (
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The write queue: every frame of a conn is appended to one buffer under a
+// small mutex, and one goroutine at a time, the flusher, writes the buffer
+// to the socket outside that mutex. Frames that arrive while a write is in
+// progress go into the next write, so concurrent streams share syscalls
+// (hyper's framed_write and nghttp2 do the same).
+//
+// Who flushes: a caller goroutine that enqueues while no flusher is active
+// becomes the flusher and writes until the queue is empty (at most
+// maxFlushRounds writes, then it hands off, so no caller works for others
+// forever). The reader never flushes: when it enqueues with no flusher
+// active (SETTINGS and PING acks, WINDOW_UPDATE, RST_STREAM), it starts a
+// short-lived goroutine that flushes and exits. Those frames are rare
+// (WINDOW_UPDATE goes out at half a window), so the goroutine costs little,
+// and an idle conn has no goroutine beyond its reader; a parked per-conn
+// writer would cost one goroutine per conn for its whole life.
+//
+// Every socket write has a deadline: a peer that stops reading fails its
+// own conn within the write timeout, and since no lock is held during the
+// write, nothing else (the pool, other conns) waits for it.
+type writeQueue struct {
+	nc      net.Conn
+	timeout time.Duration
+	onErr   func(error) // called once, on the flusher, when a write fails
+	shared  func() bool // other streams are open: worth a yield before writing
+
+	mu       sync.Mutex
+	drained  sync.Cond // on mu: a write finished (body writers wait for room)
+	buf      []byte    // guarded by mu: frames not yet handed to a write
+	spare    []byte    // guarded by mu: the last written buffer, for reuse
+	flushing bool      // guarded by mu: a flusher is active
+	err      error     // guarded by mu: sticky; set, nothing more is written
+
+	deadline time.Time     // flusher only: the write deadline set last
+	closing  atomic.Bool   // the conn is going: writes get closeFlushTimeout
+	writes   atomic.Uint64 // socket writes, for tests and benchmarks
+}
+
+const (
+	// maxFlushRounds bounds the writes one caller makes for others before
+	// handing the flushing to a goroutine.
+	maxFlushRounds = 8
+	// writeQueueHigh is how much a body writer lets pile up before it waits
+	// for the socket: flow control bounds it too, but a peer may grant a
+	// window of 2 GiB.
+	writeQueueHigh = 256 << 10
+	// maxKeptBuffer: a buffer grown past this by a large upload is dropped
+	// after its write rather than kept for the conn's life.
+	maxKeptBuffer = 64 << 10
+	// initialBuffer is the queue's first buffer: several HEADERS and small
+	// DATA frames, as hyper's 16 KiB.
+	initialBuffer = 16 << 10
+)
+
+func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error), shared func() bool) {
+	q.nc, q.timeout, q.onErr, q.shared = nc, timeout, onErr, shared
+	q.drained.L = &q.mu
+	q.buf = make([]byte, 0, initialBuffer)
+}
+
+// flushLocked is called with mu held after frames were appended; it
+// releases mu. A caller (reader=false) becomes the flusher if none is
+// active; the reader hands off to a goroutine.
+func (q *writeQueue) flushLocked(reader bool) {
+	if q.flushing || len(q.buf) == 0 || q.err != nil {
+		q.mu.Unlock()
+		return
+	}
+	q.flushing = true
+	q.mu.Unlock()
+	if reader {
+		go q.flush()
+		return
+	}
+	q.flush()
+}
+
+// flush writes batches until the queue is empty, a write fails, or
+// maxFlushRounds is reached (then a goroutine takes over).
+func (q *writeQueue) flush() {
+	if q.shared != nil && q.shared() {
+		// Other streams' goroutines are likely runnable (woken by the
+		// reader, about to queue their next HEADERS): one yield lets them
+		// join this write instead of each making its own (the Go
+		// equivalent of hyper flushing when nothing is pending).
+		runtime.Gosched()
+	}
+	for round := 0; ; round++ {
+		q.mu.Lock()
+		if len(q.buf) == 0 || q.err != nil {
+			q.flushing = false
+			q.drained.Broadcast()
+			q.mu.Unlock()
+			return
+		}
+		if round == maxFlushRounds {
+			q.mu.Unlock()
+			go q.flush() // still the flusher: flushing stays true
+			return
+		}
+		b := q.buf
+		q.buf = q.spare[:0]
+		q.spare = nil
+		q.mu.Unlock()
+
+		err := q.write(b)
+
+		q.mu.Lock()
+		if cap(b) <= maxKeptBuffer {
+			q.spare = b[:0]
+		}
+		if err != nil && q.err == nil {
+			q.err = err
+			q.buf = nil
+		}
+		q.drained.Broadcast()
+		q.mu.Unlock()
+		if err != nil {
+			q.onErr(err)
+		}
+	}
+}
+
+// write writes b under a deadline. The deadline is moved only when less
+// than three quarters of the timeout remain, so a busy conn does not pay
+// for a deadline change on every write.
+func (q *writeQueue) write(b []byte) error {
+	now := time.Now()
+	if q.closing.Load() {
+		q.deadline = now.Add(min(q.timeout, closeFlushTimeout))
+		q.nc.SetWriteDeadline(q.deadline)
+	} else if q.deadline.Sub(now) < q.timeout*3/4 {
+		q.deadline = now.Add(q.timeout)
+		q.nc.SetWriteDeadline(q.deadline)
+	}
+	q.writes.Add(1)
+	_, err := q.nc.Write(b)
+	return err
+}
+
+// waitRoomLocked waits, with mu held, until the queue is below
+// writeQueueHigh or failed.
+func (q *writeQueue) waitRoomLocked() error {
+	for len(q.buf) > writeQueueHigh && q.err == nil && q.flushing {
+		q.drained.Wait()
+	}
+	return q.err
+}
+
+// waitIdle waits until nothing is pending and no write runs, or the queue
+// failed; used before a conn closes, so a GOAWAY goes out first.
+func (q *writeQueue) waitIdle() {
+	q.mu.Lock()
+	for (q.flushing || len(q.buf) > 0) && q.err == nil {
+		if !q.flushing {
+			q.flushing = true
+			q.mu.Unlock()
+			q.flush()
+			q.mu.Lock()
+			continue
+		}
+		q.drained.Wait()
+	}
+	q.mu.Unlock()
+}
+
+// stop makes every later enqueue a no-op and write fail with err.
+func (q *writeQueue) stop(err error) {
+	q.mu.Lock()
+	if q.err == nil {
+		q.err = err
+	}
+	q.buf = nil
+	q.drained.Broadcast()
+	q.mu.Unlock()
+}
+
+func (q *writeQueue) failed() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
+}
