@@ -128,6 +128,7 @@ type seen struct {
 	goaway *http2.GoAwayFrame // copy of the client's GOAWAY, if any
 	rst    map[uint32]http2.ErrCode
 	closed atomic.Bool // the client closed the conn (EOF or reset)
+	endErr error       // the read error that ended watch; under mu
 	done   chan struct{}
 }
 
@@ -140,6 +141,9 @@ func (s *seen) watch(c *h2test.Conn) {
 	for {
 		f, err := c.ReadFrame()
 		if err != nil {
+			s.mu.Lock()
+			s.endErr = err
+			s.mu.Unlock()
 			s.closed.Store(true)
 			return
 		}
@@ -164,19 +168,26 @@ func (s *seen) watch(c *h2test.Conn) {
 	}
 }
 
-// requireGoAway waits for the watched conn to end and fails unless the
-// client sent GOAWAY with code before closing it (RFC 9113 §5.4.1).
-func (s *seen) requireGoAway(t *testing.T, code http2.ErrCode) {
+// requireClosed waits for the watched conn to end: the client closed it
+// after a connection error.
+func (s *seen) requireClosed(t *testing.T) {
 	t.Helper()
 	select {
 	case <-s.done:
 	case <-time.After(h2Bound):
 		t.Fatalf("the client kept the conn open %v after a connection error", h2Bound)
 	}
+}
+
+// requireGoAway waits for the watched conn to end and fails unless the
+// client sent GOAWAY with code before closing it (RFC 9113 §5.4.1).
+func (s *seen) requireGoAway(t *testing.T, code http2.ErrCode) {
+	t.Helper()
+	s.requireClosed(t)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.goaway == nil {
-		t.Fatalf("conn closed without GOAWAY(%v); frames seen: %v", code, s.frames)
+		t.Fatalf("conn closed without GOAWAY(%v); frames seen: %v; then %v", code, s.frames, s.endErr)
 	}
 	if s.goaway.ErrCode != code {
 		t.Fatalf("GOAWAY code %v, want %v", s.goaway.ErrCode, code)

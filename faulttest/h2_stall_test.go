@@ -40,21 +40,14 @@ func waitStuck(t *testing.T, b *endless, quiet time.Duration) {
 // An h2 origin grants an endless window, then stops reading its socket
 // during a large upload: the client's write blocks in the kernel. A
 // request to another origin (HTTP/1) through the same Transport is not
-// delayed, Stats answers meanwhile, and the stalled conn goes away with
-// the request's context (issue 10: the adapter froze the whole pool, as
+// delayed, Stats answers meanwhile, the upload ends with its context, and
+// the stalled conn fails by its write deadline (issue 10: the adapter froze the whole pool, as
 // the pool called ClientConn.State under its lock and State waited for
 // the blocked write).
 func TestH2StalledPeerDelaysNoOtherOrigin(t *testing.T) {
-	stall := func(c *h2test.Conn) {
-		if c.Handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: maxWindow}) != nil {
-			return
-		}
-		c.WriteWindowUpdate(0, maxWindow-65535)
-		c.Park() // never read again
-	}
 	t.Run("tls-h2 stalled, http1 other", func(t *testing.T) {
 		base := runtime.NumGoroutine()
-		stalled := h2test.NewTLSServer(t, stall)
+		stalled := h2test.NewTLSServer(t, stallScript)
 		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "ok")
 		}))
@@ -64,25 +57,39 @@ func TestH2StalledPeerDelaysNoOtherOrigin(t *testing.T) {
 			tr.ForceAttemptHTTP2 = true
 			tr.TLSClientConfig = stalled.ClientTLS
 		})
-		stalledUpload(t, tr, stalled, other.URL)
+		stalledUpload(t, tr, stalled, other.URL, false)
 		other.Close()
 		requireClean(t, tr, base)
 	})
 	t.Run("h2c stalled, h2c other", func(t *testing.T) {
 		base := runtime.NumGoroutine()
-		stalled := h2test.NewServer(t, stall)
+		stalled := h2test.NewServer(t, stallScript)
 		other := h2test.NewServerAt(t, "127.0.0.2:0", h2test.Handle(h2test.OK))
 		tr := h2cTransport(t, nil)
-		stalledUpload(t, tr, stalled, other.URL)
+		stalledUpload(t, tr, stalled, other.URL, false)
 		other.Close()
 		requireClean(t, tr, base)
 	})
 }
 
+// stallScript grants an endless window on its first conn and never reads
+// it again; later conns (the probe's) are served normally.
+func stallScript(c *h2test.Conn) {
+	if c.Index > 0 { // the probe after the stall
+		h2test.Handle(h2test.OK)(c)
+		return
+	}
+	if c.Handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: maxWindow}) != nil {
+		return
+	}
+	c.WriteWindowUpdate(0, maxWindow-65535)
+	c.Park() // never read again
+}
+
 // stalledUpload runs the scenario: an endless upload to stalled gets
 // stuck, a GET to otherURL and Stats must not wait for it, and the
 // upload's context ends it and its conn. It closes stalled.
-func stalledUpload(t *testing.T, tr *spool.Transport, stalled *h2test.Server, otherURL string) {
+func stalledUpload(t *testing.T, tr *spool.Transport, stalled *h2test.Server, otherURL string, strictProbe bool) {
 	defer stalled.Close() // unblocks anything still stuck, so the test can end
 	upCtx, upCancel := context.WithCancel(context.Background())
 	defer upCancel()
@@ -141,7 +148,45 @@ func stalledUpload(t *testing.T, tr *spool.Transport, stalled *h2test.Server, ot
 	case <-time.After(h2Bound):
 		t.Errorf("stalled upload still blocked %v after its context ended", h2Bound)
 	}
-	waitConnsGone(t, tr, stalled.URL)
+	probeAfterStall(t, tr, stalled.URL, strictProbe)
+}
+
+// stallProbeBound is how long a request to the stalled origin may take
+// after the stall: the stuck conn must fail at its write deadline (the
+// engine's default is 10 s) and the request go to a fresh conn.
+const stallProbeBound = 2 * h2Bound
+
+// probeAfterStall GETs the stalled origin again: the conn whose write is
+// stuck must fail at its write deadline, so the request ends in bounded
+// time (answered on a fresh conn, or failed with the stuck conn's typed
+// error; TestH2StalledConnProbeReplayed wants the former), and the next
+// request is answered by a fresh conn, the origin's only one.
+func probeAfterStall(t *testing.T, tr *spool.Transport, origin string, strict bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stallProbeBound)
+	defer cancel()
+	start := time.Now()
+	got, err := getAll(ctx, tr, origin+"/probe")
+	if ctx.Err() != nil {
+		t.Errorf("request to the stalled origin still waiting %v after the stall: %v", stallProbeBound, err)
+		return
+	}
+	if err != nil && strict {
+		t.Errorf("a GET queued behind the stuck write was not replayed when the conn failed: %v", err)
+		return
+	}
+	if err != nil {
+		requireTyped(t, "request to the stalled origin", err)
+		t.Logf("the request queued on the stuck conn failed with it after %v: %v", time.Since(start), err)
+		got, err = getAll(boundedCtx(t), tr, origin+"/probe2")
+	}
+	if err != nil || got != "ok" {
+		t.Errorf("request to the stalled origin after its conn failed: %q, %v", got, err)
+		return
+	}
+	if h := tr.Stats().Hosts[origin]; h.Dials != 2 || h.H2Conns != 1 {
+		t.Errorf("stalled origin after the probe: %+v, want 2 dials and only the fresh conn", h)
+	}
 }
 
 // waitConnsGone fails unless tr holds no conn to origin (a test
