@@ -9,7 +9,8 @@
 #
 # Exit status: 1 when a case fails that scripts/h2spec_known_failures.txt
 # does not list (a regression), 0 otherwise. A listed case that passes is
-# reported, so the list can shrink. H2SPEC_STRICT=1 makes every failure fatal.
+# reported, so the list can shrink (a flaky case stays listed until its
+# cause is fixed). H2SPEC_STRICT=1 makes every failure fatal.
 #
 #   scripts/h2spec.sh            spool, h2c and TLS, checked against the list
 #   scripts/h2spec.sh -nethttp   net/http's Transport, for comparison (no check)
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 h2spec_version=v2.2.1+incompatible
-known=scripts/h2spec_known_failures.txt
+known=${H2SPEC_KNOWN:-scripts/h2spec_known_failures.txt}
 client_flags=""
 check=1
 if [ "${1:-}" = "-nethttp" ]; then
@@ -40,7 +41,8 @@ go build -o "$work/bin/h2specclient" ./internal/h2specclient
 # rewrites a line in place with \r: only what follows the last \r counts.
 parse() {
 	sed 's/.*\r//' | awk '
-		/^Failures:/ { exit }
+		/^Failures:/ { done = 1 }  # not exit: sed would die of SIGPIPE
+		done { next }
 		/^ *[0-9]+(\.[0-9]+)*\. / { sub(/^ */, ""); split($0, a, ". "); section = a[1]; next }
 		/^ *(✔|×) [0-9]+: / {
 			line = $0; sub(/^ */, "", line)
@@ -78,28 +80,50 @@ run_mode() {
 	return 1
 }
 
+# listed reports whether the known-failures list names case $2 of mode $1.
+listed() {
+	awk -v m="$1" -v id="$2" '$1 == m && $2 == id { f = 1 } END { exit !f }' "$known"
+}
+
 regressions=0
 for mode in ${H2SPEC_MODES:-h2c tls}; do
 	echo "== h2specd client cases over $mode${client_flags:+ ($client_flags)}"
 	run_mode "$mode"
+	# A failing case the list does not name gets a second chance in a
+	# second run (a loaded machine can make h2specd's 2 s wait run out):
+	# only a case that fails both runs is a regression.
+	unlisted=$(awk '$2 == "FAIL" { print $1 }' "$work/$mode.cases" | while read -r id; do
+		listed "$mode" "$id" || echo "$id"
+	done)
+	if [ -n "$unlisted" ] && [ $check = 1 ]; then
+		echo "(unlisted failures $(echo $unlisted): running $mode once more)"
+		cp "$work/$mode.cases" "$work/$mode.first"
+		cp "$work/$mode.out" "$work/$mode.out.first"
+		run_mode "$mode"
+		awk 'NR == FNR { if ($2 == "FAIL") first[$1] = 1; next }
+			$2 == "FAIL" && !($1 in first) { sub(/ FAIL /, " PASS "); $0 = $0 " [failed one of two runs]" }
+			$2 == "PASS" && ($1 in first) { $0 = $0 " [failed one of two runs]" }
+			{ print }' "$work/$mode.first" "$work/$mode.cases" >"$work/$mode.merged"
+		mv "$work/$mode.merged" "$work/$mode.cases"
+	fi
 	while read -r id result desc; do
-		listed=0
-		if grep -qxF "$mode $id" "$known" 2>/dev/null; then
-			listed=1
-		fi
 		note=""
 		if [ "$result" = FAIL ] && [ $check = 1 ]; then
-			if [ $listed = 1 ] && [ "${H2SPEC_STRICT:-0}" != 1 ]; then
+			if listed "$mode" "$id" && [ "${H2SPEC_STRICT:-0}" != 1 ]; then
 				note=" (known failure)"
 			else
 				note=" (REGRESSION: not in $known)"
 				regressions=$((regressions + 1))
 			fi
-		elif [ "$result" = PASS ] && [ $listed = 1 ] && [ $check = 1 ]; then
-			note=" (listed as known failure: remove it from $known)"
+		elif [ "$result" = PASS ] && [ $check = 1 ] && listed "$mode" "$id"; then
+			note=" (passes; listed in $known)"
 		fi
 		printf '%-4s %-5s %-16s %s%s\n' "$mode" "$result" "$id" "$desc" "$note"
 	done <"$work/$mode.cases"
+	if grep -q ' FAIL ' "$work/$mode.cases"; then
+		echo "-- $mode: h2specd's account of the failures"
+		sed 's/.*\r//' "$work/$mode.out" | sed -n '/^Failures:/,/^Finished/p' | grep -av '^accept tcp'
+	fi
 	grep -aE '^57 tests, ' "$work/$mode.out" | sed "s/^/$mode: /"
 done
 if [ $regressions -gt 0 ]; then

@@ -30,6 +30,8 @@ if [ -f bench/go.mod ]; then
 	(cd bench && go vet ./... && go test -count=1 ./...)
 fi
 
+bash scripts/h2spec.sh # h2specd's 57 HTTP/2 client cases, h2c and TLS
+
 if [ -n "${CI:-}" ] || [ "${SPOOL_SOAK:-0}" = 1 ]; then
 	echo "== soak: ${SPOOL_SOAK_REQUESTS:-1000000} requests at 256 concurrency"
 	SPOOL_SOAK=1 go test -count=1 -run '^TestSoak$' -timeout 20m -v ./soak | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|soak_test.go'

@@ -27,9 +27,16 @@ import (
 // defaultTimeout bounds one case: h2specd waits 2 s for the client's
 // reaction and gives the whole command 3 s before it aborts the run, so the
 // client must be done before that even when the server never answers.
-const defaultTimeout = 2500 * time.Millisecond
+const defaultTimeout = 2200 * time.Millisecond
 
-// hardExitMargin is how long past its timeout the process may run.
+// settleTime is how long the client lives on after its request ended,
+// before it closes its conns and exits: a program does not usually end
+// right after a failed request, and the frames the engine queued on the
+// way (a RST_STREAM, a GOAWAY with its code) must get their chance to
+// reach the wire before the process exit closes the socket.
+const settleTime = 250 * time.Millisecond
+
+// hardExitMargin is how long past its timeout and settle the process may run.
 const hardExitMargin = 200 * time.Millisecond
 
 func main() {
@@ -52,12 +59,13 @@ func main() {
 	// A client that ignores its context past the bound (net/http redials
 	// after each GOAWAY of case 1/1 without end) must still leave before
 	// h2specd's 3 s, or h2specd aborts the whole run.
-	time.AfterFunc(*timeout+hardExitMargin, func() {
+	time.AfterFunc(*timeout+settleTime+hardExitMargin, func() {
 		fmt.Fprintf(os.Stderr, "h2specclient: %s: still running after %v: exiting\n", flag.Arg(0), *timeout)
 		os.Exit(3)
 	})
 	rt, closeRT := transport(*nethttp)
 	err := get(rt, flag.Arg(0), *timeout)
+	time.Sleep(settleTime)
 	closeRT()
 	if *verbose {
 		fmt.Printf("%s: %v\n", flag.Arg(0), err)
