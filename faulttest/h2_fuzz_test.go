@@ -105,7 +105,8 @@ func h2cOnly() *http.Protocols {
 
 // playInput is the fuzzed server: handshake, answer the warm-up, wait for
 // the fuzzStreams requests (a short while: some may never come), write the
-// input as it is, half-close, and read until the client closes. A conn
+// input as it is, half-close, and read until the client closes or sends
+// GOAWAY. A conn
 // after the first (a retry) gets the handshake and a close.
 func playInput(c *h2test.Conn, input []byte) {
 	if c.Handshake() != nil || c.Index > 0 {
@@ -126,8 +127,15 @@ func playInput(c *h2test.Conn, input []byte) {
 	if tc, ok := c.NC.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
-	c.NC.SetReadDeadline(time.Now().Add(fuzzBound))
-	io.Copy(io.Discard, c.NC)
+	// Read until the client closes or sends GOAWAY: after its GOAWAY it
+	// lingers for our close, and waiting for its close would cost each
+	// such input the client's linger bound.
+	for {
+		f, err := c.Fr.ReadFrame()
+		if _, goAway := f.(*http2.GoAwayFrame); err != nil || goAway {
+			return
+		}
+	}
 }
 
 // fuzzSeeds are valid server frame sequences for streams 3, 5 and 7:
