@@ -1,6 +1,7 @@
 package spool_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -31,8 +32,16 @@ func (c countingConn) Write(p []byte) (int, error) {
 //	go test -run '^$' -bench H2 -benchmem .
 func BenchmarkH2(b *testing.B) {
 	body := []byte("hello, world")
+	big := make([]byte, 1<<20)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
+		switch r.URL.Path {
+		case "/1m":
+			w.Write(big)
+			return
+		case "/up":
+			io.Copy(io.Discard, r.Body)
+		}
 		w.Write(body)
 	}))
 	srv.EnableHTTP2 = true
@@ -40,7 +49,7 @@ func BenchmarkH2(b *testing.B) {
 	srv.StartTLS()
 	defer srv.Close()
 	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	for _, par := range []int{1, 16} {
+	for _, cell := range []int{1, 16, 0, -1} { // 0: a 1 MiB download, -1: upload
 		for _, name := range []string{"spool", "net-http"} {
 			var writes atomic.Int64
 			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -56,14 +65,28 @@ func BenchmarkH2(b *testing.B) {
 			} else {
 				rt = &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true, MaxConnsPerHost: 1}
 			}
-			b.Run(name+"/streams="+itoa(par), func(b *testing.B) {
-				req, _ := http.NewRequest("GET", srv.URL, nil)
+			par := cell
+			sub, path := name+"/streams="+itoa(par), "/"
+			switch par {
+			case 0:
+				sub, path, par = name+"/download-1MiB", "/1m", 1
+			case -1:
+				sub, path, par = name+"/upload-1MiB", "/up", 1
+			}
+			b.Run(sub, func(b *testing.B) {
+				req, _ := http.NewRequest("GET", srv.URL+path, nil)
+				if path != "/" {
+					b.SetBytes(int64(len(big)))
+				}
+				if path == "/up" {
+					req, _ = http.NewRequest("POST", srv.URL+path, bytes.NewReader(big))
+				}
 				getH2(b, rt, req, make([]byte, 64)) // dial outside the timing
 				writes.Store(0)
 				b.ReportAllocs()
 				b.ResetTimer()
 				if par == 1 {
-					buf := make([]byte, 64)
+					buf := make([]byte, 32<<10)
 					for i := 0; i < b.N; i++ {
 						getH2(b, rt, req, buf)
 					}
@@ -84,6 +107,9 @@ func BenchmarkH2(b *testing.B) {
 }
 
 func getH2(b *testing.B, rt http.RoundTripper, req *http.Request, buf []byte) {
+	if req.GetBody != nil {
+		req.Body, _ = req.GetBody()
+	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		b.Fatal(err)

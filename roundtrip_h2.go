@@ -33,6 +33,22 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 	return resp, nil, false
 }
 
+// h2Config is the HTTP/2 conns' share of the Transport's settings: the
+// same timeouts, limits and User-Agent as HTTP/1.
+func (st *state) h2Config(ua string) h2.Config {
+	t := st.t
+	return h2.Config{
+		MaxHeaderListSize:     uint32(min(max(t.MaxResponseHeaderBytes, 0), 1<<32-1)),
+		ResponseHeaderTimeout: t.ResponseHeaderTimeout,
+		BodyReadTimeout:       t.BodyReadTimeout,
+		ExpectContinueTimeout: t.ExpectContinueTimeout,
+		UserAgent:             ua,
+		ErrBodyClosed:         ErrBodyClosed,
+		OnStreamDone:          func(c *h2.Conn) { st.pool.Put("", c, true, pool.ReasonNotReusable) },
+		OnLeak:                st.h2Leaked,
+	}
+}
+
 // h2Leaked counts and reports a body dropped unclosed, whose stream the
 // conn has reset (its slot is free, the conn lives on).
 func (st *state) h2Leaked(c *h2.Conn, method string, u *url.URL) {

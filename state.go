@@ -90,16 +90,7 @@ func newState(t *Transport) *state {
 		DisableKeepAlives:     t.DisableKeepAlives,
 		MaxRequests:           t.MaxRequestsPerConn,
 	}
-	st.h2 = h2.NewFactory(h2.Config{
-		MaxHeaderListSize:     uint32(min(max(t.MaxResponseHeaderBytes, 0), 1<<32-1)),
-		ResponseHeaderTimeout: t.ResponseHeaderTimeout,
-		BodyReadTimeout:       t.BodyReadTimeout,
-		ExpectContinueTimeout: t.ExpectContinueTimeout,
-		UserAgent:             ua,
-		ErrBodyClosed:         ErrBodyClosed,
-		OnStreamDone:          func(c *h2.Conn) { st.pool.Put("", c, true, pool.ReasonNotReusable) },
-		OnLeak:                st.h2Leaked,
-	})
+	st.h2 = h2.NewFactory(st.h2Config(ua))
 	st.acceptEncoding = "gzip"
 	if t.ExtraEncodings {
 		st.acceptEncoding = "gzip, zstd, br"

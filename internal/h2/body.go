@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,8 +25,17 @@ type body struct {
 	cleanup runtime.Cleanup
 }
 
-func (c *Conn) newBody(s *stream, resp *http.Response) *body {
-	b := &body{s: s, resp: resp}
+// respBody is a response and its body, allocated together; the body's
+// cleanup runs once neither is reachable.
+type respBody struct {
+	resp http.Response
+	body body
+}
+
+// newBody makes the body of rb's response, in rb.
+func (c *Conn) newBody(s *stream, rb *respBody) *body {
+	b := &rb.body
+	b.s, b.resp = s, &rb.resp
 	b.cleanup = runtime.AddCleanup(b, reclaim, s)
 	return b
 }
@@ -41,14 +49,9 @@ func (b *body) Read(p []byte) (int, error) {
 			return 0, s.c.cfg.ErrBodyClosed
 		}
 		s.mu.Lock()
-		if buf := s.buf; buf != nil && s.off < len(*buf) {
-			n := copy(p, (*buf)[s.off:])
-			s.off += n
-			drained := s.off == len(*buf)
-			if drained {
-				*buf = (*buf)[:0]
-				s.off = 0
-			}
+		if !s.buf.empty() {
+			n := s.buf.read(p)
+			drained := s.buf.empty()
 			inc := s.creditLocked(n)
 			end := drained && s.recvEnded && s.err == io.EOF
 			s.mu.Unlock()
@@ -88,6 +91,7 @@ func (b *body) atEOF() {
 	}
 	s.finish()
 	s.releaseBuf()
+	s.releaseWake()
 }
 
 // ended returns what Read returns once the stream is over.
@@ -102,6 +106,8 @@ func (b *body) ended(err error) error {
 	b.cleanup.Stop()
 	s.finish()
 	s.releaseBuf()
+	s.releaseWake()
+	s.flushReset()
 	if err == io.ErrUnexpectedEOF {
 		return err // a short body, as net/http reports it
 	}
@@ -166,30 +172,9 @@ func reclaimNow(s *stream) {
 	}
 }
 
-// Receive buffers come from a pool; a buffer grown past maxPooledRecv by a
-// large body is left to the GC.
-const (
-	recvBufSize   = 4 << 10
-	maxPooledRecv = 64 << 10
-)
-
-var recvPool = sync.Pool{New: func() any { b := make([]byte, 0, recvBufSize); return &b }}
-
-// appendLocked adds received DATA to the stream's buffer; s.mu is held.
-func (s *stream) appendLocked(p []byte) {
-	if s.buf == nil {
-		s.buf = recvPool.Get().(*[]byte)
-	}
-	*s.buf = append(*s.buf, p...)
-}
-
+// releaseBuf drops what is buffered and gives the chunks back.
 func (s *stream) releaseBuf() {
 	s.mu.Lock()
-	b := s.buf
-	s.buf, s.off = nil, 0
+	s.buf.release()
 	s.mu.Unlock()
-	if b != nil && cap(*b) <= maxPooledRecv {
-		*b = (*b)[:0]
-		recvPool.Put(b)
-	}
 }

@@ -115,8 +115,9 @@ func (c *Conn) teardown(readErr error) {
 	}
 	err := c.err
 	c.mu.Unlock()
-	c.failStreams(err)
 	if mine && isConnErr {
+		// The GOAWAY goes out before the streams learn of the failure: a
+		// program that exits on their error must not take it with it.
 		q := &c.wq
 		q.closing.Store(true)
 		q.mu.Lock()
@@ -125,6 +126,9 @@ func (c *Conn) teardown(readErr error) {
 		}
 		q.mu.Unlock()
 		q.waitIdle()
+	}
+	c.failStreams(err)
+	if mine && isConnErr {
 		c.linger()
 	}
 	c.wq.stop(err)

@@ -127,6 +127,7 @@ func (c *Conn) onRST(f *http2.RSTStreamFrame) error {
 		return nil
 	}
 	c.ctr.peerResets.Add(1)
+	c.rd.peerClosed.add(f.StreamID)
 	s.mu.Lock()
 	complete := s.recvEnded
 	s.mu.Unlock()

@@ -393,25 +393,3 @@ func TestScriptedDataBeyondWindow(t *testing.T) {
 		t.Fatal(c.Err())
 	}
 }
-
-// A response without content (HEAD here) is NoBody at once; its stream
-// ends when END_STREAM comes, with no RST_STREAM.
-func TestScriptedHeadEndsOnEndStream(t *testing.T) {
-	c, p := newPeer(t, Config{}, http2.Setting{})
-	req, _ := http.NewRequest("HEAD", "http://x/", nil)
-	ch := goRoundTrip(c, req)
-	p.headers()
-	p.respond(1, false, "200", "content-length", "10")
-	r := wait(t, ch)
-	if r.err != nil || r.resp.Body != http.NoBody || r.resp.ContentLength != 10 {
-		t.Fatalf("HEAD: %+v %v", r.resp, r.err)
-	}
-	if c.InFlight() != 1 {
-		t.Fatalf("InFlight %d before END_STREAM", c.InFlight())
-	}
-	p.data(1, true, "")
-	eventually(t, 5*time.Second, "stream not ended by END_STREAM", func() bool { return c.InFlight() == 0 })
-	if got := c.ctr.snapshot().Resets; got != 0 {
-		t.Fatalf("%d RST_STREAM sent", got)
-	}
-}

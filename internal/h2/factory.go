@@ -140,6 +140,7 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 	c.br = bufio.NewReaderSize(nc, readBufferSize)
 	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(defaultMaxFrameSize) // what we advertise (the default, §6.5.2)
 	c.initDecoder()
 
 	q := &c.wq

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -200,5 +201,46 @@ func TestScriptedAdaptiveWindowGrows(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("window did not grow")
 		}
+	}
+}
+
+// A server that never opens its window: the upload waits, and the
+// caller's context ends it (RST_STREAM, slot free, conn kept).
+func TestScriptedZeroWindowContextEnds(t *testing.T) {
+	c, p := newPeer(t, Config{}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://x/", zeros{})
+	ch := goRoundTrip(c, req)
+	p.headers()
+	r := wait(t, ch)
+	if !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's deadline", r.err)
+	}
+	if code := p.expectRST(1); code != http2.ErrCodeCancel {
+		t.Fatalf("RST code %v", code)
+	}
+	eventually(t, 5*time.Second, "slot not freed", func() bool { return c.InFlight() == 0 })
+	if c.Err() != nil || c.ctr.snapshot().FlowStalls == 0 {
+		t.Fatalf("Err=%v stalls=%d", c.Err(), c.ctr.snapshot().FlowStalls)
+	}
+}
+
+// A header block that never ends, in empty CONTINUATION frames, is cut.
+func TestScriptedContinuationFlood(t *testing.T) {
+	c, p := newPeer(t, Config{}, http2.Setting{})
+	ch := goRoundTrip(c, get(t, "http://x/"))
+	p.headers()
+	p.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x88}})
+	})
+	for i := 0; i < maxBlockFrames+10; i++ {
+		p.write(func(fr *http2.Framer) error { return fr.WriteContinuation(1, false, nil) })
+	}
+	if ga := p.expectGoAway(); ga.code != http2.ErrCodeEnhanceYourCalm {
+		t.Fatalf("GOAWAY %v", ga.code)
+	}
+	if r := wait(t, ch); r.err == nil {
+		t.Fatal("stream survived")
 	}
 }

@@ -36,7 +36,13 @@ type headBlock struct {
 	truncated bool   // the budget ran out
 	invalid   error  // the first invalid field
 	regular   bool   // a regular field was seen (pseudo-headers come first)
+	frames    int    // HEADERS and CONTINUATION frames so far
 }
+
+// maxBlockFrames bounds the frames of one header block: empty
+// CONTINUATION frames cost the budget nothing, so without it a server
+// could keep the reader decoding one block forever.
+const maxBlockFrames = 1024
 
 var (
 	errPseudoAfterRegular = errors.New("http2: pseudo header field after regular")
@@ -110,9 +116,9 @@ func validWireName(v string) bool {
 }
 
 // startBlock begins a HEADERS block.
-func (c *Conn) startBlock(f *http2.HeadersFrame) {
+func (c *Conn) startBlock(id uint32, endStream bool) {
 	b := &c.rd.block
-	*b = headBlock{id: f.StreamID, endStream: f.StreamEnded(), fields: b.fields[:0], remain: c.cfg.MaxHeaderListSize}
+	*b = headBlock{id: id, endStream: endStream, fields: b.fields[:0], remain: c.cfg.MaxHeaderListSize}
 }
 
 // decodeFragment feeds one HEADERS or CONTINUATION fragment to the
@@ -120,6 +126,9 @@ func (c *Conn) startBlock(f *http2.HeadersFrame) {
 // c.rd.block).
 func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	b := &c.rd.block
+	if b.frames++; b.frames > maxBlockFrames {
+		return connError(http2.ErrCodeEnhanceYourCalm, "too many CONTINUATION frames")
+	}
 	if int64(len(frag)) > 2*int64(b.remain) {
 		return connError(http2.ErrCodeProtocol, "header list too large")
 	}

@@ -9,15 +9,23 @@ import (
 // floods frames needing answers without reading them fails the conn).
 
 func (c *Conn) queueRST(id uint32, code http2.ErrCode, reader bool) error {
+	_, err := c.queueRSTMark(id, code, reader)
+	return err
+}
+
+// queueRSTMark is queueRST that also returns the write queue mark after
+// the frame (see writeQueue.waitFor).
+func (c *Conn) queueRSTMark(id uint32, code http2.ErrCode, reader bool) (uint64, error) {
 	c.ctr.resets.Add(1)
 	q := &c.wq
 	q.mu.Lock()
 	if err := c.backlogLocked(reader); err != nil {
-		return err
+		return 0, err
 	}
 	q.buf = appendRST(q.buf, id, code)
+	mark := q.markLocked()
 	q.flushLocked(reader)
-	return nil
+	return mark, nil
 }
 
 func (c *Conn) queueWindowUpdate(id uint32, inc uint32, reader bool) error {

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"io"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -15,7 +16,43 @@ type readerState struct {
 	unacked     int32 // conn: bytes received, credit not yet returned
 	bdp         bdpEstimator
 	hdec        *hpack.Decoder
-	block       headBlock // the header block being read
+	block       headBlock  // the header block being read
+	peerClosed  closedRing // streams the peer ended (END_STREAM or RST_STREAM)
+	hbuf        []byte     // HEADERS payloads
+}
+
+// closedRing remembers the last streams the peer closed, so a DATA or
+// HEADERS it sends on one later is told apart from a late frame on a stream
+// we reset (which §5.1 says to ignore): the former is a connection error
+// STREAM_CLOSED (§5.1, "closed").
+type closedRing struct {
+	ids  [closedRingSize]uint32
+	next int
+}
+
+const closedRingSize = 32
+
+func (r *closedRing) add(id uint32) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % closedRingSize
+}
+
+func (r *closedRing) has(id uint32) bool {
+	for _, x := range r.ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// onClosedStream handles a DATA or HEADERS on a stream no longer open:
+// an error if the peer itself had closed it, else ignored.
+func (c *Conn) onClosedStream(id uint32) error {
+	if c.rd.peerClosed.has(id) {
+		return connError(http2.ErrCodeStreamClosed, "frame on a stream the server closed")
+	}
+	return nil
 }
 
 // maxControlBacklog bounds the frames the reader queues while the peer
@@ -35,8 +72,11 @@ func (c *Conn) readLoop() {
 
 func (c *Conn) readFrames() error {
 	for {
-		f, err := c.fr.ReadFrame()
+		f, err := c.readFrame()
 		c.health.seen.Store(true)
+		if errors.Is(err, http2.ErrFrameTooLarge) {
+			return connError(http2.ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
+		}
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
@@ -53,17 +93,74 @@ func (c *Conn) readFrames() error {
 				return connError(http2.ErrCodeProtocol, "first frame from server is not SETTINGS")
 			}
 		}
+		if f == nil {
+			continue // a HEADERS frame, handled by readFrame
+		}
 		if err := c.dispatch(f); err != nil {
 			return err
 		}
 	}
 }
 
+// readFrame reads the next frame: the Framer checks its size and order
+// (CONTINUATION right after its HEADERS); HEADERS are parsed here, into a
+// buffer the reader reuses, which saves the Framer's HeadersFrame per
+// response, and handled at once (nil frame).
+func (c *Conn) readFrame() (http2.Frame, error) {
+	fh, err := c.fr.ReadFrameHeader()
+	if err != nil {
+		return nil, err
+	}
+	if fh.Type != http2.FrameHeaders {
+		return c.fr.ReadFrameForHeader(fh)
+	}
+	if !c.rd.gotSettings {
+		return nil, connError(http2.ErrCodeProtocol, "first frame from server is not SETTINGS")
+	}
+	if cap(c.rd.hbuf) < int(fh.Length) {
+		c.rd.hbuf = make([]byte, fh.Length)
+	}
+	p := c.rd.hbuf[:fh.Length]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		return nil, err
+	}
+	frag, err := headersFragment(fh, p)
+	if err != nil {
+		return nil, err
+	}
+	c.startBlock(fh.StreamID, fh.Flags.Has(http2.FlagHeadersEndStream))
+	return nil, c.onFragment(frag, fh.Flags.Has(http2.FlagHeadersEndHeaders))
+}
+
+// headersFragment is a HEADERS payload without padding and priority
+// (RFC 9113 §6.2), with x/net's checks and codes.
+func headersFragment(fh http2.FrameHeader, p []byte) ([]byte, error) {
+	if fh.StreamID == 0 {
+		return nil, connError(http2.ErrCodeProtocol, "HEADERS frame with stream ID 0")
+	}
+	pad := 0
+	if fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(p) < 1 {
+			return nil, connError(http2.ErrCodeFrameSize, "HEADERS too short for its padding")
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	if fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return nil, connError(http2.ErrCodeFrameSize, "HEADERS too short for its priority")
+		}
+		p = p[5:]
+	}
+	if len(p) < pad {
+		return nil, http2.StreamError{StreamID: fh.StreamID, Code: http2.ErrCodeProtocol, Cause: errPadding}
+	}
+	return p[:len(p)-pad], nil
+}
+
+var errPadding = errors.New("http2: padding longer than the HEADERS payload")
+
 func (c *Conn) dispatch(f http2.Frame) error {
 	switch f := f.(type) {
-	case *http2.HeadersFrame:
-		c.startBlock(f)
-		return c.onFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.ContinuationFrame:
 		return c.onFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.DataFrame:
@@ -131,10 +228,12 @@ func (c *Conn) streamError(id uint32, code http2.ErrCode, cause error) error {
 	if s == nil && idle {
 		return nil
 	}
-	if err := c.queueRST(id, code, true); err != nil {
+	mark, err := c.queueRSTMark(id, code, true)
+	if err != nil {
 		return err
 	}
 	if s != nil {
+		s.rstMark.Store(mark)
 		se, ok := cause.(http2.StreamError)
 		if !ok {
 			se = http2.StreamError{StreamID: id, Code: code, Cause: cause}

@@ -16,38 +16,29 @@ func (c *Conn) onHeaders(f *headBlock) error {
 			// with push off (§5.1.1, §8.4).
 			return connError(http2.ErrCodeProtocol, "HEADERS on an idle stream")
 		}
-		return nil // a stream we reset: its HPACK state is already decoded
+		return c.onClosedStream(f.id) // its HPACK state is decoded already
 	}
 	s.mu.Lock()
 	ended, headDone := s.recvEnded, s.headDone
 	s.mu.Unlock()
 	if ended {
-		return c.streamError(s.id, http2.ErrCodeStreamClosed, errHeadersAfterEnd)
+		return connError(http2.ErrCodeStreamClosed, errHeadersAfterEnd.Error())
 	}
 	if headDone {
-		tr, err := decodeTrailers(f)
-		if err != nil {
-			return connError(http2.ErrCodeProtocol, err.Error())
-		}
-		s.mu.Lock()
-		s.trailer = tr
-		s.endLocked()
-		s.mu.Unlock()
-		s.notify()
-		s.recvDone()
-		return nil
+		return c.onTrailers(s, f)
 	}
 	if !s.gotFirstByte {
 		s.gotFirstByte = true
 		traceFirstByte(s.trace)
 	}
-	resp, err := s.decodeHead(f)
+	rb, err := s.decodeHead(f)
 	if err != nil {
 		return c.streamError(s.id, http2.ErrCodeProtocol, err)
 	}
-	if resp == nil {
+	if rb == nil {
 		return nil // 1xx
 	}
+	resp := &rb.resp
 	resp.Body = http.NoBody
 	switch {
 	case f.endStream:
@@ -57,7 +48,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		// RST_STREAM interrupts a server that is about to end it.
 		s.autoFinish = true
 	default:
-		resp.Body = c.newBody(s, resp)
+		resp.Body = c.newBody(s, rb)
 	}
 	s.mu.Lock()
 	s.resp, s.headDone = resp, true
@@ -67,6 +58,21 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	s.mu.Unlock()
 	s.notify()
 	s.notifyCont() // a body waiting for 100-continue learns it is not wanted
+	return nil
+}
+
+// onTrailers ends the stream with its trailers.
+func (c *Conn) onTrailers(s *stream, f *headBlock) error {
+	tr, err := decodeTrailers(f)
+	if err != nil {
+		return connError(http2.ErrCodeProtocol, err.Error())
+	}
+	s.mu.Lock()
+	s.trailer = tr
+	s.endLocked()
+	s.mu.Unlock()
+	s.notify()
+	s.recvDone()
 	return nil
 }
 
@@ -80,6 +86,7 @@ func (s *stream) recvDone() {
 // endLocked records END_STREAM: EOF after the buffered data, or a short
 // body if Content-Length promised more. s.mu is held.
 func (s *stream) endLocked() {
+	s.c.rd.peerClosed.add(s.id) // reader goroutine: endLocked is its
 	s.recvEnded = true
 	if s.err == nil {
 		s.err = io.EOF
@@ -105,7 +112,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		if idle {
 			return connError(http2.ErrCodeProtocol, "DATA on an idle stream")
 		}
-		return nil // a stream we reset; its credit is back already
+		return c.onClosedStream(f.StreamID) // its credit is back already
 	}
 	data := f.Data()
 	if s.autoFinish && len(data) > 0 {
@@ -124,7 +131,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 		return c.streamError(s.id, http2.ErrCodeProtocol, errDataBeforeHeaders)
 	case s.recvEnded:
 		s.mu.Unlock()
-		return c.streamError(s.id, http2.ErrCodeStreamClosed, errDataAfterEnd)
+		return connError(http2.ErrCodeStreamClosed, errDataAfterEnd.Error())
 	case n > s.recvAvail:
 		s.mu.Unlock()
 		return c.streamError(s.id, http2.ErrCodeFlowControl, errStreamWindow)
@@ -132,7 +139,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	s.recvAvail -= n
 	s.unacked += n - int32(len(data)) // padding is consumed at once
 	if len(data) > 0 && s.err == nil {
-		s.appendLocked(data)
+		s.buf.write(data)
 	}
 	if f.StreamEnded() {
 		s.endLocked()

@@ -33,9 +33,10 @@ func (s *stream) preRead(h *reqHead) (*[]byte, error) {
 	return nil, &errs.Error{Op: errs.OpWrite, Addr: s.c.Addr, Reused: s.reused, Err: err}
 }
 
-// bodyChunk is the size of the reads from a streamed request body: one
-// full DATA frame at the default max frame size.
-const bodyChunk = defaultMaxFrameSize
+// bodyChunk is the size of the reads from a streamed request body: a DATA
+// frame whose header and payload fill one TLS record (16 KiB), so that
+// crypto/tls, which makes a syscall per record, makes one per frame.
+const bodyChunk = defaultMaxFrameSize - frameHeaderLen
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, bodyChunk); return &b }}
 

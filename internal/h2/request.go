@@ -41,23 +41,28 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 	if err != nil {
 		s.closeReqBody()
 		c.abandon(s)
+		s.releaseWake()
 		traceWroteRequest(s.trace, err)
 		return nil, err
 	}
 	resp, err := s.awaitHead()
 	if err != nil {
+		s.releaseWake()
 		return nil, err
 	}
 	resp.Request = req
-	if resp.Body == http.NoBody && !s.autoFinish {
-		s.finish() // END_STREAM came with the head
+	if resp.Body == http.NoBody {
+		if !s.autoFinish {
+			s.finish() // END_STREAM came with the head
+		}
+		s.releaseWake()
 	}
 	return resp, nil
 }
 
 func (c *Conn) newStream(req *http.Request, o *Options) *stream {
 	s := &stream{c: c, ctx: req.Context(), req: req, isHead: req.Method == http.MethodHead,
-		wake: make(chan struct{}, 1), remain: -1}
+		wake: wakePool.Get().(chan struct{}), remain: -1}
 	if o != nil && o.Trace != nil {
 		s.trace = o.Trace
 	} else {
@@ -133,22 +138,30 @@ func (c *Conn) start(s *stream, h *reqHead, o *Options) error {
 	if pre != nil && !h.expect {
 		rest = c.queueDataLocked(s, (*pre)[:h.contentLength], maxFrame, len(h.trailers) == 0)
 	}
-	q.flushLocked(false)
+	complete := !h.hasBody || (pre != nil && len(rest) == 0 && !h.expect && len(h.trailers) == 0)
+	if complete {
+		s.sendDone.Store(true)
+		s.sent.Store(true)
+	}
 	c.ctr.streams.Add(1)
-	traceWroteHeaders(s.trace)
+	if s.trace != nil {
+		// The hooks run outside the lock, before the flush, so that they
+		// come before the response's (the frames are queued: written, as
+		// far as this request can tell).
+		q.mu.Unlock()
+		traceWroteHeaders(s.trace)
+		if complete {
+			traceWroteRequest(s.trace, nil)
+		}
+		q.mu.Lock()
+	}
+	q.flushLocked(false)
 	switch {
-	case !h.hasBody:
-		s.sendDone.Store(true)
-		s.sent.Store(true)
-		traceWroteRequest(s.trace, nil)
-	case pre != nil && len(rest) == 0 && !h.expect && len(h.trailers) == 0:
-		s.sendDone.Store(true)
-		s.sent.Store(true)
-		putBodyBuf(pre)
-		s.closeReqBody()
-		traceWroteRequest(s.trace, nil)
-	default:
+	case !complete:
 		go s.writeBody(h, pre, rest)
+	case pre != nil:
+		putBodyBuf(pre) // its bytes are in the queue
+		s.closeReqBody()
 	}
 	return nil
 }

@@ -36,6 +36,11 @@ type stream struct {
 	finished     atomic.Bool // the slot is freed
 	bodyClosed   atomic.Bool // req.Body was closed
 	noSlot       bool        // caller only: holdSlot found none; nothing to give back
+	wakeBack     bool        // caller only: wake went back to wakePool
+	// rstMark: the reader reset the stream for a stream error; the caller
+	// waits until the RST_STREAM is written before it reports the error, so
+	// a program that exits on it does not take the frame with it.
+	rstMark atomic.Uint64
 
 	wake chan struct{} // cap 1: the reader changed something
 	cont chan struct{} // cap 1, only with Expect: 100-continue: a 100 came
@@ -49,8 +54,7 @@ type stream struct {
 	recvEnded bool           // guarded by mu: END_STREAM received
 	err       error          // guarded by mu: io.EOF at the end, or why the stream failed
 	rstDone   bool           // guarded by mu: RST_STREAM sent or received
-	buf       *[]byte        // guarded by mu: received DATA not yet read (pooled)
-	off       int            // guarded by mu: read offset into *buf
+	buf       recvBuf        // guarded by mu: received DATA not yet read
 	trailer   map[string][]string
 	recvAvail int32 // guarded by mu: bytes the peer may still send (our window)
 	window    int32 // guarded by mu: our window's size, for the update threshold
@@ -64,6 +68,27 @@ type stream struct {
 	n1xx         int   // 1xx heads seen
 	autoFinish   bool  // the response has no content: END_STREAM finishes the stream
 	gotFirstByte bool
+}
+
+// wakePool recycles the streams' wake channels. A channel goes back only
+// when its stream's caller will wait on it no more (RoundTrip returned
+// without a body, or a Read saw the end); a late notify from the reader
+// then leaves a token in another stream's channel, a spurious wakeup its
+// wait loops tolerate (each re-checks the state it waits for).
+var wakePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
+
+// releaseWake gives the wake channel back, once; only the goroutine that
+// waits on it (the caller) calls it.
+func (s *stream) releaseWake() {
+	if s.wakeBack {
+		return
+	}
+	s.wakeBack = true
+	select {
+	case <-s.wake:
+	default:
+	}
+	wakePool.Put(s.wake)
 }
 
 // notify wakes the stream's waiter, if any; never blocks.
@@ -121,6 +146,13 @@ func (s *stream) finish() bool {
 	return true
 }
 
+// flushReset waits for the reader's RST_STREAM of this stream, if any.
+func (s *stream) flushReset() {
+	if m := s.rstMark.Load(); m > 0 {
+		s.c.wq.waitFor(m)
+	}
+}
+
 // closeReqBody closes the request body once, whoever gets there first
 // (finish, or the body writer at its end): the RoundTripper contract.
 func (s *stream) closeReqBody() {
@@ -153,6 +185,7 @@ func (s *stream) awaitHead() (*http.Response, error) {
 		}
 		if err != nil {
 			s.finish()
+			s.flushReset()
 			return nil, s.headErr(err)
 		}
 		if d > 0 && t == nil && s.sent.Load() {

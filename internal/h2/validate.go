@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/textproto"
+
+	"golang.org/x/net/http2/hpack"
 )
 
 // Response validation, beyond what Framer.ReadMetaHeaders already checks
@@ -34,10 +36,11 @@ var (
 // on HTTP/1 when nobody traces them; a hostile server sends them forever).
 const max1xx = 16
 
-// decodeHead turns a response HEADERS block into a response. It returns
+// decodeHead turns a response HEADERS block into a response (with room
+// for its body). It returns
 // (nil, nil) for a 1xx, which it has reported to the trace. An error is a
 // stream error (PROTOCOL_ERROR) whose cause it is. s.mu is held.
-func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
+func (s *stream) decodeHead(f *headBlock) (*respBody, error) {
 	if f.truncated {
 		return nil, errHeaderListTooLarge
 	}
@@ -49,17 +52,53 @@ func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
 	if code < 0 {
 		return nil, errBadStatus
 	}
-	regular := f.fields
-	header := make(http.Header, len(regular))
-	strs := s.strs[:] // one backing array for single values: most fields have one
-	if len(regular) > len(strs) {
-		strs = make([]string, len(regular))
+	// Single values share one backing array: the stream's own for the
+	// final head; a 1xx head, which the trace may keep, gets its own.
+	var strs []string
+	if code >= 200 && len(f.fields) <= len(s.strs) {
+		strs = s.strs[:]
+	} else {
+		strs = make([]string, len(f.fields))
 	}
-	var declared http.Header
-	for _, hf := range regular {
+	header, declared, err := headerOf(f.fields, strs)
+	if err != nil {
+		return nil, err
+	}
+	if code < 200 {
+		return nil, s.info1xx(f, code, header)
+	}
+	rb := new(respBody) // the response and its body in one allocation
+	resp := &rb.resp
+	*resp = http.Response{
+		Status: statusLine(code, status), StatusCode: code,
+		Proto: "HTTP/2.0", ProtoMajor: 2,
+		Header: header, Trailer: declared, ContentLength: -1,
+	}
+	if resp.ContentLength, err = contentLength(header); err != nil {
+		return nil, err
+	}
+	if s.isHead || code == http.StatusNoContent || code == http.StatusNotModified {
+		s.remain = -1 // no content, whatever the length says (RFC 9110 §8.6)
+		if f.endStream {
+			resp.ContentLength = max(resp.ContentLength, 0)
+		}
+	} else {
+		s.remain = resp.ContentLength
+		if resp.ContentLength < 0 && f.endStream {
+			resp.ContentLength = 0
+		}
+	}
+	return rb, nil
+}
+
+// headerOf builds the header and the declared trailers from the regular
+// fields, rejecting connection-specific ones (§8.2.2).
+func headerOf(fields []hpack.HeaderField, strs []string) (header, declared http.Header, err error) {
+	header = make(http.Header, len(fields))
+	for _, hf := range fields {
 		switch hf.Name {
 		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
-			return nil, errConnHeader // §8.2.2
+			return nil, nil, errConnHeader
 		case "trailer":
 			if declared == nil {
 				declared = make(http.Header)
@@ -77,40 +116,27 @@ func (s *stream) decodeHead(f *headBlock) (*http.Response, error) {
 			header[key] = append(vv, hf.Value)
 		}
 	}
-	if code < 200 {
-		return nil, s.info1xx(f, code, header)
+	return header, declared, nil
+}
+
+// contentLength is the response's Content-Length, -1 if none; repeated
+// values must agree (RFC 9110 §8.6), and Header keeps one.
+func contentLength(header http.Header) (int64, error) {
+	clens := header["Content-Length"]
+	if len(clens) == 0 {
+		return -1, nil
 	}
-	resp := &http.Response{
-		Status: statusLine(code, status), StatusCode: code,
-		Proto: "HTTP/2.0", ProtoMajor: 2,
-		Header: header, Trailer: declared, ContentLength: -1,
-	}
-	if clens := header["Content-Length"]; len(clens) > 0 {
-		n := parseLength(clens[0])
-		for _, v := range clens[1:] {
-			if v != clens[0] {
-				n = -1
-			}
-		}
-		if n < 0 {
-			return nil, errBadContentLength
-		}
-		header["Content-Length"] = clens[:1]
-		resp.ContentLength = n
-	}
-	noBody := s.isHead || code == http.StatusNoContent || code == http.StatusNotModified
-	if noBody {
-		s.remain = -1
-		if f.endStream {
-			resp.ContentLength = max(resp.ContentLength, 0)
-		}
-	} else {
-		s.remain = resp.ContentLength
-		if resp.ContentLength < 0 && f.endStream {
-			resp.ContentLength = 0
+	n := parseLength(clens[0])
+	for _, v := range clens[1:] {
+		if v != clens[0] {
+			n = -1
 		}
 	}
-	return resp, nil
+	if n < 0 {
+		return 0, errBadContentLength
+	}
+	header["Content-Length"] = clens[:1]
+	return n, nil
 }
 
 // info1xx reports a 1xx head: 100 lets a waiting body go; every one reaches

@@ -39,6 +39,8 @@ type writeQueue struct {
 	spare    []byte    // guarded by mu: the last written buffer, for reuse
 	flushing bool      // guarded by mu: a flusher is active
 	err      error     // guarded by mu: sticky; set, nothing more is written
+	written  uint64    // guarded by mu: bytes written so far
+	inflight int       // guarded by mu: bytes of the write in progress
 
 	deadline time.Time     // flusher only: the write deadline set last
 	closing  atomic.Bool   // the conn is going: writes get closeFlushTimeout
@@ -50,9 +52,11 @@ const (
 	// handing the flushing to a goroutine.
 	maxFlushRounds = 8
 	// writeQueueHigh is how much a body writer lets pile up before it waits
-	// for the socket: flow control bounds it too, but a peer may grant a
-	// window of 2 GiB.
-	writeQueueHigh = 256 << 10
+	// for the socket (flow control bounds it too, but a peer may grant a
+	// window of 2 GiB). Small enough that the buffers stay under
+	// maxKeptBuffer and are reused, large enough that a write is in
+	// progress while the next frames are queued.
+	writeQueueHigh = 32 << 10
 	// maxKeptBuffer: a buffer grown past this by a large upload is dropped
 	// after its write rather than kept for the conn's life.
 	maxKeptBuffer = 64 << 10
@@ -110,11 +114,14 @@ func (q *writeQueue) flush() {
 		b := q.buf
 		q.buf = q.spare[:0]
 		q.spare = nil
+		q.inflight = len(b)
 		q.mu.Unlock()
 
 		err := q.write(b)
 
 		q.mu.Lock()
+		q.written += uint64(q.inflight)
+		q.inflight = 0
 		if cap(b) <= maxKeptBuffer {
 			q.spare = b[:0]
 		}
@@ -154,6 +161,30 @@ func (q *writeQueue) waitRoomLocked() error {
 		q.drained.Wait()
 	}
 	return q.err
+}
+
+// markLocked is the position, in bytes ever queued, of the end of what is
+// queued now; waitFor(mark) returns once it is written.
+func (q *writeQueue) markLocked() uint64 {
+	return q.written + uint64(q.inflight) + uint64(len(q.buf))
+}
+
+// waitFor waits until the bytes up to mark are written (or the queue
+// failed), flushing itself if nobody is: a caller that must not return
+// before a frame is out (the RST_STREAM of its stream error) calls it.
+func (q *writeQueue) waitFor(mark uint64) {
+	q.mu.Lock()
+	for q.written < mark && q.err == nil {
+		if !q.flushing {
+			q.flushing = true
+			q.mu.Unlock()
+			q.flush()
+			q.mu.Lock()
+			continue
+		}
+		q.drained.Wait()
+	}
+	q.mu.Unlock()
 }
 
 // waitIdle waits until nothing is pending and no write runs, or the queue
