@@ -101,11 +101,10 @@ func TestH2StalledDownloadEndsWithBodyReadTimeout(t *testing.T) {
 }
 
 // WINDOW_UPDATEs that push a window past 2^31-1 (RFC 9113 §6.9.1): on the
-// conn it is a connection error FLOW_CONTROL_ERROR (the client closes the
-// conn; that its GOAWAY carries the code is checked, strictly, by
-// TestH2KnownFailingConnErrorGoAway); on a stream, a stream error
-// (RST_STREAM FLOW_CONTROL_ERROR). The request fails typed either way.
-func TestH2WindowOverflow(t *testing.T) { windowOverflow(t, false) }
+// conn it is a connection error FLOW_CONTROL_ERROR (GOAWAY with the code,
+// then the close); on a stream, a stream error (RST_STREAM
+// FLOW_CONTROL_ERROR). The request fails typed either way.
+func TestH2WindowOverflow(t *testing.T) { windowOverflow(t, true) }
 
 func windowOverflow(t *testing.T, strictGoAway bool) {
 	for _, tc := range []struct {

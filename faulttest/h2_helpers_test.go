@@ -125,7 +125,7 @@ func requireClean(t *testing.T, tr *spool.Transport, base int) {
 type seen struct {
 	mu     sync.Mutex
 	frames []http2.FrameHeader
-	goaway *http2.GoAwayFrame // copy of the client's GOAWAY, if any
+	goaway *http2.GoAwayFrame // copy of the client's first GOAWAY, if any
 	rst    map[uint32]http2.ErrCode
 	closed atomic.Bool // the client closed the conn (EOF or reset)
 	endErr error       // the read error that ended watch; under mu
@@ -151,8 +151,10 @@ func (s *seen) watch(c *h2test.Conn) {
 		s.frames = append(s.frames, f.Header())
 		switch f := f.(type) {
 		case *http2.GoAwayFrame:
-			g := *f
-			s.goaway = &g
+			if s.goaway == nil { // a later one (our Close's NO_ERROR) does not replace it
+				g := *f
+				s.goaway = &g
+			}
 		case *http2.RSTStreamFrame:
 			s.rst[f.StreamID] = f.ErrCode
 		case *http2.PingFrame:

@@ -20,19 +20,6 @@ func knownFailing(t *testing.T) {
 	}
 }
 
-// Connection errors send GOAWAY with their code before the socket closes
-// (RFC 9113 §5.4.1; issue 10: "connection errors send GOAWAY with the
-// right code, flushed"). The engine queues its GOAWAY only after it has
-// failed the streams, and the root then closes the failed conn, whose
-// Close writes GOAWAY(NO_ERROR) (or nothing) and closes the socket first.
-func TestH2KnownFailingConnErrorGoAway(t *testing.T) {
-	knownFailing(t)
-	for _, tc := range connErrorCases {
-		t.Run(tc.name, func(t *testing.T) { connError(t, tc, true) })
-	}
-	t.Run("WINDOW_UPDATE overflow", func(t *testing.T) { windowOverflow(t, true) })
-}
-
 // A GET that the pool put on the conn whose write is stuck (its HEADERS
 // queued behind the blocked DATA, so never on the wire) fails with that
 // conn at its write deadline instead of being replayed on a fresh conn

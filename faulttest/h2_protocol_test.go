@@ -19,12 +19,11 @@ type connErrorCase struct {
 }
 
 // Connection errors (RFC 9113 §5.4.1): the waiting request fails typed,
-// the client closes the conn, the pool drops it, and the next request
-// works on a new one. (That the client's GOAWAY carries the right code is
-// TestH2KnownFailingConnErrorGoAway's.)
+// the client sends GOAWAY with the right code (flushed) before it closes
+// the conn, the pool drops it, and the next request works on a new one.
 func TestH2ConnectionErrors(t *testing.T) {
 	for _, tc := range connErrorCases {
-		t.Run(tc.name, func(t *testing.T) { connError(t, tc, false) })
+		t.Run(tc.name, func(t *testing.T) { connError(t, tc, true) })
 	}
 }
 
