@@ -38,37 +38,41 @@ func FuzzH2ServerBytes(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
 		f.Add(seed)
 	}
-	f.Fuzz(func(t *testing.T, input []byte) {
-		base := runtime.NumGoroutine()
-		srv := h2test.NewServer(t, func(c *h2test.Conn) { playInput(c, input) })
-		tr := &spool.Transport{Protocols: h2cOnly()}
-		ctx, cancel := context.WithTimeout(context.Background(), fuzzBound)
-		defer cancel()
-		if _, err := getAll(ctx, tr, srv.URL+"/warm"); err != nil {
-			t.Fatalf("warm-up: %v", err)
+	f.Fuzz(runFuzzInput)
+}
+
+// runFuzzInput is one run of FuzzH2ServerBytes.
+func runFuzzInput(t *testing.T, input []byte) {
+	base := runtime.NumGoroutine()
+	srv := h2test.NewServer(t, func(c *h2test.Conn) { playInput(c, input) })
+	tr := &spool.Transport{Protocols: h2cOnly()}
+	defer tr.Close() // on a failure too: goleak checks the whole binary
+	ctx, cancel := context.WithTimeout(context.Background(), fuzzBound)
+	defer cancel()
+	if _, err := getAll(ctx, tr, srv.URL+"/warm"); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, fuzzStreams)
+	for i := range fuzzStreams {
+		wg.Go(func() { errs[i] = fuzzRequest(ctx, tr, srv.URL) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			fuzzRequireTyped(t, err)
 		}
-		var wg sync.WaitGroup
-		errs := make([]error, fuzzStreams)
-		for i := range fuzzStreams {
-			wg.Go(func() { errs[i] = fuzzRequest(ctx, tr, srv.URL) })
+	}
+	deadline := time.Now().Add(fuzzBound)
+	for st := tr.Stats().Total; st.Active != 0 || st.Streams != 0; st = tr.Stats().Total {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the input: %+v", st)
 		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				fuzzRequireTyped(t, err)
-			}
-		}
-		deadline := time.Now().Add(fuzzBound)
-		for st := tr.Stats().Total; st.Active != 0 || st.Streams != 0; st = tr.Stats().Total {
-			if time.Now().After(deadline) {
-				t.Fatalf("after the input: %+v", st)
-			}
-			time.Sleep(time.Millisecond)
-		}
-		tr.Close()
-		srv.Close()
-		waitGoroutines(t, base)
-	})
+		time.Sleep(time.Millisecond)
+	}
+	tr.Close()
+	srv.Close()
+	waitGoroutines(t, base)
 }
 
 // fuzzRequest GETs url and reads up to 1 MiB of the body.
