@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -207,6 +208,62 @@ func TestH2ResetMidBody(t *testing.T) {
 	}
 	if st := tr.Stats().Total; st.Dials != 1 {
 		t.Errorf("dials = %d, want 1: a stream reset must not cost the conn", st.Dials)
+	}
+	srv.Close()
+	requireClean(t, tr, base)
+}
+
+// A stream above a GOAWAY's Last-Stream-ID whose body cannot be rewound
+// (no GetBody) cannot be replayed: it fails with ErrNoResponse, which
+// tells the caller the server never acted on it, and the server indeed
+// processed nothing of it.
+func TestH2GoAwayUnprocessedNotRewindable(t *testing.T) {
+	base := runtime.NumGoroutine()
+	proc := newProcessed()
+	srv := h2test.NewServer(t, func(c *h2test.Conn) {
+		if c.Handshake() != nil {
+			return
+		}
+		if c.Index > 0 {
+			c.Serve(func(c *h2test.Conn, r *h2test.Request, body []byte) {
+				proc.add(r.Path, c.Index)
+				c.WriteResponse(r.StreamID, 200, body)
+			})
+			return
+		}
+		warm, err := c.ReadRequest()
+		if err != nil {
+			return
+		}
+		c.WriteResponse(warm.StreamID, 200, []byte("warm"))
+		if _, err := c.ReadRequest(); err != nil {
+			return
+		}
+		c.WriteGoAway(warm.StreamID, http2.ErrCodeNo) // the POST's stream is above it
+		for {
+			if _, err := c.ReadFrame(); err != nil {
+				return
+			}
+		}
+	})
+	tr := h2cTransport(t, nil)
+	ctx := boundedCtx(t)
+	if _, err := getAll(ctx, tr, srv.URL+"/warm"); err != nil {
+		t.Fatal(err)
+	}
+	// io.MultiReader hides the body's type: http.NewRequest sets no GetBody.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/post", io.MultiReader(bytes.NewReader([]byte("once"))))
+	resp, err := tr.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a POST without GetBody above the GOAWAY got %d", resp.StatusCode)
+	}
+	requireTyped(t, "POST above the GOAWAY", err)
+	if !errors.Is(err, spool.ErrNoResponse) {
+		t.Errorf("err = %v, want errors.Is(err, spool.ErrNoResponse): the server never acted on it", err)
+	}
+	if n := proc.count["/post"]; n != 0 {
+		t.Errorf("the POST was processed %d times", n)
 	}
 	srv.Close()
 	requireClean(t, tr, base)
