@@ -91,7 +91,9 @@ func fuzzRequest(ctx context.Context, tr *spool.Transport, url string) error {
 func fuzzRequireTyped(t *testing.T, err error) {
 	t.Helper()
 	if errors.Is(err, context.DeadlineExceeded) && !isSpoolTimeout(err) {
-		t.Fatalf("hung for %v: %v", fuzzBound, err)
+		buf := make([]byte, 256<<10)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("hung for %v: %v\ngoroutines:\n%s", fuzzBound, err, buf)
 	}
 	var se *spool.Error
 	var ne net.Error
@@ -121,12 +123,14 @@ func playInput(c *h2test.Conn, input []byte) {
 		return
 	}
 	c.WriteResponse(warm.StreamID, 200, []byte("warm"))
+	// The pool may put a request on a conn of its own: wait a bounded time.
+	c.SetDeadline(time.Now().Add(time.Second))
 	for range fuzzStreams {
-		c.NC.SetReadDeadline(time.Now().Add(time.Second))
 		if _, err := c.ReadRequest(); err != nil {
 			break
 		}
 	}
+	c.SetDeadline(time.Time{})
 	c.Write(input)
 	if tc, ok := c.NC.(*net.TCPConn); ok {
 		tc.CloseWrite()

@@ -38,6 +38,8 @@ type Conn struct {
 
 	done <-chan struct{}
 
+	deadline time.Time // SetDeadline's; zero: readBound from each read
+
 	wmu    sync.Mutex // guards Fr's writes, enc and encBuf
 	enc    *hpack.Encoder
 	encBuf bytes.Buffer
@@ -88,11 +90,21 @@ func (c *Conn) ReadPreface() error {
 	return nil
 }
 
-// ReadFrame reads the next frame, waiting at most readBound.
+// ReadFrame reads the next frame, waiting at most readBound, or until
+// the SetDeadline time.
 func (c *Conn) ReadFrame() (http2.Frame, error) {
-	c.NC.SetReadDeadline(time.Now().Add(readBound))
+	d := c.deadline
+	if d.IsZero() {
+		d = time.Now().Add(readBound)
+	}
+	c.NC.SetReadDeadline(d)
 	return c.Fr.ReadFrame()
 }
+
+// SetDeadline makes ReadFrame and the helpers built on it (ReadRequest,
+// ReadBody, Serve) fail at t, for a script that waits for frames that
+// may never come; the zero time restores readBound per read.
+func (c *Conn) SetDeadline(t time.Time) { c.deadline = t }
 
 // Handshake reads the client preface and SETTINGS, sends the server's
 // SETTINGS (settings, possibly none) and acks the client's. The client's

@@ -2,7 +2,9 @@ package h2test_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -105,5 +107,30 @@ func TestParkEndsOnClose(t *testing.T) {
 	s.Close()
 	if err := <-errc; err == nil || ctx.Err() != nil {
 		t.Fatalf("err = %v (ctx %v), want the closed conn's error before the deadline", err, ctx.Err())
+	}
+}
+
+// SetDeadline bounds a script's wait for frames that never come: here the
+// client sends no request, and ReadRequest fails at the deadline.
+func TestSetDeadlineBoundsReads(t *testing.T) {
+	errc := make(chan error, 1)
+	s := h2test.NewServer(t, func(c *h2test.Conn) {
+		c.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		errc <- c.ReadPreface()
+		_, err := c.ReadFrame()
+		errc <- err
+	})
+	nc, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, http2.ClientPreface)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	var ne net.Error
+	if err := <-errc; !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("ReadFrame after the deadline: %v, want a timeout", err)
 	}
 }
