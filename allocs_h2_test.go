@@ -127,11 +127,11 @@ func (c *cannedH2Conn) SetDeadline(time.Time) error      { return nil }
 func (c *cannedH2Conn) SetReadDeadline(time.Time) error  { return nil }
 func (c *cannedH2Conn) SetWriteDeadline(time.Time) error { return nil }
 
-// TestRoundTripAllocsH2 pins the allocations of a whole HTTP/2 GET
+// TestRoundTripH2Allocs pins the allocations of a whole HTTP/2 GET
 // (RoundTrip, read the body to EOF, Close) over an in-memory h2c conn; the
 // issue's budget is 8 (net/http's HTTP/2 makes about 31). A server that
 // sends its values as literals costs the HPACK decoder one string each.
-func TestRoundTripAllocsH2(t *testing.T) {
+func TestRoundTripH2Allocs(t *testing.T) {
 	if testutil.RaceEnabled {
 		t.Skip("the race detector adds allocations")
 	}

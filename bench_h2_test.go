@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testutil"
 )
 
 // countingConn counts the socket writes under TLS: one per syscall.
@@ -49,7 +52,7 @@ func BenchmarkH2(b *testing.B) {
 	srv.StartTLS()
 	defer srv.Close()
 	roots := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	for _, cell := range []int{1, 16, 0, -1} { // 0: a 1 MiB download, -1: upload
+	for _, cell := range []int{1, 16, 100, 0, -1} { // 0: a 1 MiB download, -1: upload
 		for _, name := range []string{"spool", "net-http"} {
 			var writes atomic.Int64
 			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -132,4 +135,57 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// BenchmarkH2Client compares the clients alone: the server is a child
+// process (h2c, prior knowledge), so allocs/op are the client's, and
+// cpu-us/op is this process's user+system CPU per request.
+//
+//	go test -run '^$' -bench H2Client -benchmem .
+func BenchmarkH2Client(b *testing.B) {
+	addr := testutil.StartChildServer(b, "SPOOL_H2C=1")
+	url := "http://" + addr + "/"
+	for _, par := range []int{1, 16, 100} {
+		for _, name := range []string{"spool", "net-http"} {
+			p := new(http.Protocols)
+			p.SetUnencryptedHTTP2(true)
+			var rt http.RoundTripper
+			if name == "spool" {
+				rt = &spool.Transport{Protocols: p, MaxConnsPerHost: 1}
+			} else {
+				rt = &http.Transport{Protocols: p, MaxConnsPerHost: 1}
+			}
+			b.Run(name+"/streams="+itoa(par), func(b *testing.B) {
+				req, _ := http.NewRequest("GET", url, nil)
+				getH2(b, rt, req, make([]byte, 64))
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				b.ResetTimer()
+				if par == 1 {
+					buf := make([]byte, 64)
+					for i := 0; i < b.N; i++ {
+						getH2(b, rt, req, buf)
+					}
+				} else {
+					b.SetParallelism((par + 1) / 2)
+					b.RunParallel(func(pb *testing.PB) {
+						buf := make([]byte, 64)
+						for pb.Next() {
+							getH2(b, rt, req, buf)
+						}
+					})
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-us/op")
+			})
+			rt.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+		}
+	}
+}
+
+// cpuTime is this process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

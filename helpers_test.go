@@ -31,7 +31,7 @@ func runChildServer() {
 	var mu sync.Mutex
 	arrived := 0
 	open := make(chan struct{})
-	testutil.ServeChildServer(&http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n > 0 {
 			mu.Lock()
 			if arrived++; arrived == n {
@@ -41,7 +41,13 @@ func runChildServer() {
 			<-open
 		}
 		io.WriteString(w, "hello, world")
-	})})
+	})}
+	if os.Getenv("SPOOL_H2C") != "" { // HTTP/2 by prior knowledge too (bench_h2_test.go)
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
+	testutil.ServeChildServer(srv)
 }
 
 // startChildServer runs runChildServer in a child process, holding

@@ -20,11 +20,13 @@ const (
 	// in flight (RFC 9113 §6.8, §5.4.1).
 	lingerTimeout = time.Second
 	lingerBytes   = 1 << 20
+	// closeGoAwayTimeout bounds Close's courtesy GOAWAY.
+	closeGoAwayTimeout = 10 * time.Millisecond
 )
 
 // Close closes the conn at once; streams in flight fail. A GOAWAY
-// (NO_ERROR) goes out first if the socket takes it without waiting. Safe
-// to call more than once and concurrently.
+// (NO_ERROR) goes out first if nothing else is being written and the
+// socket takes it at once. Safe to call more than once and concurrently.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -38,14 +40,18 @@ func (c *Conn) Close() error {
 	c.mu.Unlock()
 	q := &c.wq
 	q.mu.Lock()
-	if q.err == nil && !q.flushing {
-		q.buf = appendGoAway(q.buf[:0], http2.ErrCodeNo, "")
-		q.closing.Store(true)
-		q.flushing = true
-		q.mu.Unlock()
-		q.flush()
-	} else {
-		q.mu.Unlock()
+	idle := q.err == nil && !q.flushing && len(q.buf) == 0
+	if idle {
+		q.flushing = true // ours now; the queue stops below
+	}
+	q.mu.Unlock()
+	if idle {
+		// Close may run on any goroutine, a conn's reader included (the
+		// pool closes an evicted conn from OnStreamDone): a GOAWAY that
+		// the socket does not take at once is dropped.
+		var b [frameHeaderLen + 8]byte
+		c.nc.SetWriteDeadline(time.Now().Add(closeGoAwayTimeout))
+		c.nc.Write(appendGoAway(b[:0], http2.ErrCodeNo, ""))
 	}
 	q.stop(net.ErrClosed)
 	err := c.nc.Close()
@@ -120,6 +126,9 @@ func (c *Conn) teardown(readErr error) {
 		// program that exits on their error must not take it with it.
 		q := &c.wq
 		q.closing.Store(true)
+		// A write in progress gets the short bound too: a peer that does
+		// not read must not hold the streams' failure for a write timeout.
+		c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		q.mu.Lock()
 		if q.err == nil {
 			q.buf = appendGoAway(q.buf, ce.code, ce.reason)

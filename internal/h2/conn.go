@@ -3,6 +3,7 @@ package h2
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ type Conn struct {
 	Addr string    // remote address, for errors
 
 	Created time.Time
+	tls     *tls.ConnectionState // nil on h2c; every response's TLS, as x/net's
 	// Owner is set once by whoever dialed the conn, before first use (the
 	// root's route, to count a leaked body under its host).
 	Owner any

@@ -70,6 +70,12 @@ func TestOneConnServesConcurrentRequests(t *testing.T) {
 			if c.InFlight() != 0 || c.Err() != nil {
 				t.Errorf("after all streams: InFlight=%d Err=%v", c.InFlight(), c.Err())
 			}
+			// resp.TLS is the conn's, as net/http's HTTP/2 sets it.
+			if resp, err := c.RoundTrip(get(t, s.URL+"/x")); err != nil {
+				t.Fatal(err)
+			} else if readAll(t, resp.Body); (mode == "h2") != (resp.TLS != nil) || (resp.TLS != nil && resp.TLS.NegotiatedProtocol != "h2") {
+				t.Errorf("%s: resp.TLS = %+v", mode, resp.TLS)
+			}
 		})
 	}
 }
@@ -155,7 +161,7 @@ func TestReleaseGivesBackReservation(t *testing.T) {
 	if c.Available() != 2 || c.InFlight() != 0 {
 		t.Fatalf("after both Released: Available=%d InFlight=%d, want 2 0", c.Available(), c.InFlight())
 	}
-	// The released slots (still counted by x/net) serve new streams.
+	// The released slots serve new streams.
 	var resps []*http.Response
 	for i := 0; i < 2; i++ {
 		if err := c.Reserve(); err != nil {

@@ -23,6 +23,7 @@ package h2
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"net/url"
 	"time"
@@ -133,6 +134,10 @@ const readBufferSize = 32 << 10
 // start under the assumed limits, RFC 9113 §3.4). On error nc is closed.
 func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 	c := &Conn{nc: nc, cfg: &f.cfg, ctr: &f.ctr, Addr: remoteAddr(nc), Created: now}
+	if tc, ok := nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
 	c.initState()
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.henc = hpack.NewEncoder(&c.hbuf)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -242,5 +243,90 @@ func TestScriptedContinuationFlood(t *testing.T) {
 	}
 	if r := wait(t, ch); r.err == nil {
 		t.Fatal("stream survived")
+	}
+}
+
+// deafConn is a client conn whose writes, once deaf is set, block until
+// their deadline or the close: a peer that stopped reading, without kernel
+// buffers in the way.
+type deafConn struct {
+	net.Conn
+	deaf     atomic.Bool
+	closed   chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	deadline time.Time
+	moved    chan struct{} // closed and replaced when the deadline moves
+}
+
+func newDeafConn(nc net.Conn) *deafConn {
+	return &deafConn{Conn: nc, closed: make(chan struct{}), moved: make(chan struct{})}
+}
+
+func (d *deafConn) Write(p []byte) (int, error) {
+	if !d.deaf.Load() {
+		return d.Conn.Write(p)
+	}
+	for {
+		d.mu.Lock()
+		dl, moved := d.deadline, d.moved
+		d.mu.Unlock()
+		var tc <-chan time.Time
+		if !dl.IsZero() {
+			tm := time.NewTimer(time.Until(dl))
+			defer tm.Stop()
+			tc = tm.C
+		}
+		select {
+		case <-d.closed:
+			return 0, net.ErrClosed
+		case <-tc:
+			return 0, os.ErrDeadlineExceeded
+		case <-moved:
+		}
+	}
+}
+
+func (d *deafConn) SetWriteDeadline(t time.Time) error {
+	d.mu.Lock()
+	d.deadline = t
+	close(d.moved)
+	d.moved = make(chan struct{})
+	d.mu.Unlock()
+	return d.Conn.SetWriteDeadline(t)
+}
+
+func (d *deafConn) Close() error {
+	d.once.Do(func() { close(d.closed) })
+	return d.Conn.Close()
+}
+
+// A server that floods PINGs and reads none of the acks: once the acks
+// it does not take pile past maxControlBacklog, the conn fails with
+// ENHANCE_YOUR_CALM instead of growing without end.
+func TestScriptedPingFloodUnread(t *testing.T) {
+	var d *deafConn
+	peerWrap = func(nc net.Conn) net.Conn {
+		d = newDeafConn(nc)
+		return d
+	}
+	defer func() { peerWrap = nil }()
+	c, p := newPeer(t, Config{}, http2.Setting{})
+	ch := goRoundTrip(c, get(t, "http://x/"))
+	p.headers()
+	d.deaf.Store(true)
+	n := maxControlBacklog/(frameHeaderLen+8) + 1000
+	flood := make([]byte, 0, n*(frameHeaderLen+8))
+	for i := 0; i < n; i++ {
+		flood = appendPing(flood, false, [8]byte{1})
+	}
+	go p.nc.Write(flood)
+	r := wait(t, ch)
+	var ce http2.ConnectionError
+	if !errors.As(r.err, &ce) || http2.ErrCode(ce) != http2.ErrCodeEnhanceYourCalm {
+		t.Fatalf("err = %v, want ENHANCE_YOUR_CALM", r.err)
+	}
+	if c.Err() == nil {
+		t.Fatal("conn usable after the flood")
 	}
 }

@@ -110,7 +110,7 @@ func (d *doneCounter) seen() []int {
 }
 
 // eventually polls cond until it holds or d passes. Real-time tests only:
-// the conns under test run on real sockets and x/net's timers.
+// the conns under test run on real sockets and real timers.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -123,7 +123,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // waitSettings waits for the server's SETTINGS, so Available reflects its
-// MAX_CONCURRENT_STREAMS rather than x/net's assumption.
+// MAX_CONCURRENT_STREAMS rather than the assumed 100.
 func waitSettings(t *testing.T, c *Conn) {
 	t.Helper()
 	eventually(t, 5*time.Second, "no SETTINGS from server", func() bool {

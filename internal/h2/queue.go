@@ -59,7 +59,7 @@ func (c *Conn) backlogLocked(reader bool) error {
 		q.mu.Unlock()
 		return err
 	}
-	if reader && len(q.buf) > maxControlBacklog {
+	if reader && len(q.buf)+q.inflight > maxControlBacklog { // the write in progress counts: it is not taken either
 		q.mu.Unlock()
 		return connError(http2.ErrCodeEnhanceYourCalm, errControlBacklog.Error())
 	}

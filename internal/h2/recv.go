@@ -39,6 +39,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		return nil // 1xx
 	}
 	resp := &rb.resp
+	resp.TLS = c.tls
 	resp.Body = http.NoBody
 	switch {
 	case f.endStream:

@@ -74,7 +74,11 @@ func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer)
 	p.fr = http2.NewFramer(snc, snc)
 	p.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	p.henc = hpack.NewEncoder(&p.hbuf)
-	c, err := NewFactory(cfg).New(cnc, time.Now())
+	var nc net.Conn = cnc
+	if peerWrap != nil {
+		nc = peerWrap(cnc)
+	}
+	c, err := NewFactory(cfg).New(nc, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +144,9 @@ func (p *peer) read() {
 		}
 	}
 }
+
+// peerWrap, if set, wraps the client's side of the next newPeer.
+var peerWrap func(net.Conn) net.Conn
 
 // alive reports whether the server side of the conn is still open.
 func (p *peer) alive() bool {
