@@ -47,6 +47,8 @@ for m in compat/*/; do
 	(cd "$m" && go vet ./... && go test -race -count=1 ./...)
 done
 
+bash scripts/h2spec.sh # h2specd's 57 HTTP/2 client cases, h2c and TLS
+
 if [ -n "${CI:-}" ] || [ "${SPOOL_SOAK:-0}" = 1 ]; then
 	echo "== soak: ${SPOOL_SOAK_REQUESTS:-1000000} requests at 256 concurrency"
 	SPOOL_SOAK=1 go test -count=1 -run '^TestSoak$' -timeout 20m -v ./soak | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|soak_test.go'
@@ -73,7 +75,7 @@ fuzz_one() {
 	return 1
 }
 echo "== fuzz, $fuzztime per target"
-for pkg in . ./internal/wire; do
+for pkg in . ./internal/wire ./faulttest; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
 		echo "-- $pkg $target"
 		fuzz_one "$pkg" "$target"
