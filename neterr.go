@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 
 	"github.com/spoolhttp/spool/internal/errs"
@@ -90,13 +91,17 @@ func exchangeErr(e *errs.Error, h2 bool) error {
 		return t
 	}
 	var nr *errs.NoResponseError
-	if errors.As(e.Err, &nr) {
+	if errors.As(e.Err, &nr) && (!h2 || stdConnErr(nr.Err)) {
 		// Nothing came back: net/http returns the conn's own error, io.EOF
 		// included (golang/go#16465).
 		return unwrapWrite(nr.Err)
 	}
 	if h2 {
-		return e // the HTTP/2 engine's own errors
+		// The HTTP/2 engine's own errors: x/net's exported types inside an
+		// *Error; a stream the server never processed (GOAWAY, refused)
+		// stays a NoResponseError, so errors.Is(err, ErrNoResponse) says
+		// the server did not act on it.
+		return e
 	}
 	var ir *wire.InvalidRequestError
 	if errors.As(e.Err, &ir) {
@@ -151,4 +156,11 @@ func unwrapWrite(err error) error {
 		return we.Err
 	}
 	return err
+}
+
+// stdConnErr: err is the socket's own (EOF, an *net.OpError), which net/http
+// returns as it is, rather than a cause the HTTP/2 engine made up.
+func stdConnErr(err error) bool {
+	var oe *net.OpError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &oe)
 }

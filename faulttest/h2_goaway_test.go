@@ -202,12 +202,11 @@ func TestH2ResetMidBody(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	requireTyped(t, "body read after RST_STREAM", err)
-	var se *spool.Error
-	if code, ok := h2Code(err); !ok || code != http2.ErrCodeInternal {
-		t.Errorf("err = %v, want the stream's INTERNAL_ERROR in its chain", err)
-	}
-	if !asSpoolError(err, &se) || se.Op != spool.OpReadBody {
-		t.Errorf("err = %#v, want a *spool.Error with Op %q", err, spool.OpReadBody)
+	// A body's Read returns the reader's error as net/http's does
+	// (DESIGN decision 7): x/net's StreamError with the peer's code.
+	var se http2.StreamError
+	if !errors.As(err, &se) || se.Code != http2.ErrCodeInternal || se.StreamID != 1 {
+		t.Errorf("err = %#v, want stream 1's INTERNAL_ERROR as an http2.StreamError", err)
 	}
 	if len(b) != 1000 {
 		t.Errorf("read %d bytes before the error, want the 1000 sent", len(b))
