@@ -1,0 +1,2 @@
+// Package otelspool reports a spool.Transport's pool through OpenTelemetry metrics.
+package otelspool
