@@ -109,6 +109,9 @@ type Transport struct {
 	OnLeakedBody func(method, url string)
 	// UserAgent replaces DefaultUserAgent. A request's own header wins.
 	UserAgent string
+	// Observer receives the pool's and the exchanges' events (see
+	// Observer); JoinObservers combines several. nil: none, at no cost.
+	Observer Observer
 
 	once sync.Once
 	st   *state // built on first use from the fields above
@@ -168,5 +171,6 @@ func (t *Transport) copyConfig(from *Transport) {
 	t.MaxDecompressedBytes = from.MaxDecompressedBytes
 	t.OnLeakedBody = from.OnLeakedBody
 	t.UserAgent = from.UserAgent
+	t.Observer = from.Observer
 	t.Protocols = from.Protocols
 }
