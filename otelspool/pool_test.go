@@ -1,0 +1,114 @@
+package otelspool_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/spoolhttp/spool"
+)
+
+func checkInts(t *testing.T, name string, got, want map[string]int64) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %v\nwant %v", name, got, want)
+	}
+}
+
+// TestPoolInstrumentsH1 checks the instruments read from Stats after
+// scripted HTTP/1.1 traffic: one conn reused twice, evicted by
+// CloseIdleConnections, then a conn the server ends with Connection: close.
+func TestPoolInstrumentsH1(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/close" {
+			w.Header().Set("Connection", "close")
+		}
+		hello(w, r)
+	}))
+	defer ts.Close()
+	h := instrument(t, &spool.Transport{})
+	c := &http.Client{Transport: h.tr}
+	host, port := hostPort(t, ts)
+	srv := "server.address=" + host + ",server.port=" + port
+
+	for range 3 {
+		get(t, c, ts.URL)
+	}
+	ms := h.collect(t)
+	checkInts(t, "open_connections", nonzero(ints(t, ms, "http.client.open_connections")), map[string]int64{
+		"http.connection.state=idle,network.protocol.version=1.1," + srv + ",url.scheme=http": 1,
+	})
+	checkInts(t, "dials", ints(t, ms, "spool.client.connection.dials"), map[string]int64{
+		srv + ",spool.dial.outcome=success,url.scheme=http": 1,
+		srv + ",spool.dial.outcome=error,url.scheme=http":   0,
+	})
+	checkInts(t, "reuses", ints(t, ms, "spool.client.connection.reuses"), map[string]int64{
+		srv + ",url.scheme=http": 2,
+	})
+	checkInts(t, "closes", ints(t, ms, "spool.client.connection.closes"), map[string]int64{})
+
+	h.tr.CloseIdleConnections()
+	get(t, c, ts.URL+"/close")
+	ms = h.collect(t)
+	checkInts(t, "open_connections after", nonzero(ints(t, ms, "http.client.open_connections")), map[string]int64{})
+	checkInts(t, "closes after", ints(t, ms, "spool.client.connection.closes"), map[string]int64{
+		srv + ",spool.close.reason=evicted,url.scheme=http":      1,
+		srv + ",spool.close.reason=not_reusable,url.scheme=http": 1,
+	})
+	checkInts(t, "dials after", nonzero(ints(t, ms, "spool.client.connection.dials")), map[string]int64{
+		srv + ",spool.dial.outcome=success,url.scheme=http": 2,
+	})
+}
+
+// TestPoolInstrumentsH2 checks HTTP/2: one conn for sequential and then
+// three concurrent requests, reported as protocol version 2, with its
+// streams in flight.
+func TestPoolInstrumentsH2(t *testing.T) {
+	release := make(chan struct{})
+	var inHandler sync.WaitGroup
+	ts, tr := h2Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			inHandler.Done()
+			<-release
+		}
+		hello(w, r)
+	}))
+	h := instrument(t, tr)
+	c := &http.Client{Transport: tr}
+	host, port := hostPort(t, ts)
+	srv := "server.address=" + host + ",server.port=" + port
+
+	get(t, c, ts.URL)
+	get(t, c, ts.URL)
+	ms := h.collect(t)
+	checkInts(t, "open_connections", nonzero(ints(t, ms, "http.client.open_connections")), map[string]int64{
+		"http.connection.state=idle,network.protocol.version=2," + srv + ",url.scheme=https": 1,
+	})
+
+	const n = 3
+	inHandler.Add(n)
+	var done sync.WaitGroup
+	for range n {
+		done.Go(func() { get(t, c, ts.URL+"/block") })
+	}
+	inHandler.Wait()
+	waitFor(t, "3 streams in Stats", func() bool { return tr.Stats().Total.Streams == n })
+	ms = h.collect(t)
+	checkInts(t, "open_connections busy", nonzero(ints(t, ms, "http.client.open_connections")), map[string]int64{
+		"http.connection.state=active,network.protocol.version=2," + srv + ",url.scheme=https": 1,
+	})
+	checkInts(t, "streams", ints(t, ms, "spool.client.http2.streams"), map[string]int64{
+		srv + ",url.scheme=https": n,
+	})
+	g := ms["spool.client.http2.streams_per_connection"].Data
+	if got := gaugeValues(t, g); !reflect.DeepEqual(got, map[string]float64{srv + ",url.scheme=https": n}) {
+		t.Errorf("streams_per_connection %v", got)
+	}
+	close(release)
+	done.Wait()
+	checkInts(t, "reuses", ints(t, h.collect(t), "spool.client.connection.reuses"), map[string]int64{
+		srv + ",url.scheme=https": 1 + n,
+	})
+}
