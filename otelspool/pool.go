@@ -138,11 +138,11 @@ type closeReason struct {
 // series as it has had kinds of closes.
 func closeReasons(c spool.CloseCounts) []closeReason {
 	all := [...]closeReason{
-		{"idle_timeout", c.IdleTimeout}, {"evicted", c.Evicted},
-		{"server_closed", c.ServerClosed}, {"broken", c.Broken},
-		{"lifetime", c.Lifetime}, {"max_requests", c.MaxRequests},
-		{"leaked", c.Leaked}, {"early_close", c.EarlyClose},
-		{"not_reusable", c.NotReusable},
+		{spool.CloseIdleTimeout.String(), c.IdleTimeout}, {spool.CloseEvicted.String(), c.Evicted},
+		{spool.CloseServerClosed.String(), c.ServerClosed}, {spool.CloseBroken.String(), c.Broken},
+		{spool.CloseLifetime.String(), c.Lifetime}, {spool.CloseMaxRequests.String(), c.MaxRequests},
+		{spool.CloseLeaked.String(), c.Leaked}, {spool.CloseEarlyClose.String(), c.EarlyClose},
+		{spool.CloseNotReusable.String(), c.NotReusable},
 	}
 	out := make([]closeReason, 0, len(all))
 	for _, r := range all {
