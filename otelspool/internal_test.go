@@ -35,7 +35,7 @@ func TestParseKey(t *testing.T) {
 
 func TestSplitByProtocol(t *testing.T) {
 	for _, c := range []struct {
-		h                  spool.HostStats
+		h              spool.HostStats
 		a1, i1, a2, i2 int
 	}{
 		{spool.HostStats{Active: 2, Idle: 3}, 2, 3, 0, 0},

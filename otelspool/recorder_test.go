@@ -63,10 +63,10 @@ func TestRecorderRequestAttributes(t *testing.T) {
 
 	ms := h.collect(t)
 	checkHists(t, "request.duration", hists(t, ms, "http.client.request.duration"), map[string]hist{
-		"http.request.method=GET,http.response.status_code=200,network.protocol.version=2," + srv + ",url.scheme=https": {count: 2, sum: 0.05},
+		"http.request.method=GET,http.response.status_code=200,network.protocol.version=2," + srv + ",url.scheme=https":                   {count: 2, sum: 0.05},
 		"error.type=503,http.request.method=POST,http.response.status_code=503,network.protocol.version=1.1," + srv + ",url.scheme=https": {count: 1, sum: 1},
-		"http.request.method=_OTHER,http.response.status_code=200,network.protocol.version=1.0," + srv + ",url.scheme=https": {count: 1, sum: 2},
-		"error.type=timeout,http.request.method=GET," + srv + ",url.scheme=https": {count: 1, sum: 3},
+		"http.request.method=_OTHER,http.response.status_code=200,network.protocol.version=1.0," + srv + ",url.scheme=https":              {count: 1, sum: 2},
+		"error.type=timeout,http.request.method=GET," + srv + ",url.scheme=https":                                                         {count: 1, sum: 3},
 	})
 	checkInts(t, "active_requests", ints(t, ms, "http.client.active_requests"), map[string]int64{
 		"http.request.method=GET," + srv + ",url.scheme=https":    1,
@@ -91,7 +91,7 @@ func TestRecorderQueueConnDial(t *testing.T) {
 
 	ms := h.collect(t)
 	checkHists(t, "time_in_queue", hists(t, ms, "http.client.request.time_in_queue"), map[string]hist{
-		"http.request.method=GET,network.protocol.version=1.1,server.address=api.test,server.port=443,url.scheme=https":                              {count: 1, sum: 0.25},
+		"http.request.method=GET,network.protocol.version=1.1,server.address=api.test,server.port=443,url.scheme=https":                                  {count: 1, sum: 0.25},
 		"http.request.method=PUT,network.protocol.version=2,server.address=api.test,server.port=443,spool.proxy=http://proxy.test:3128,url.scheme=https": {count: 1, sum: 1},
 	})
 	checkHists(t, "connection.duration", hists(t, ms, "http.client.connection.duration"), map[string]hist{
