@@ -46,8 +46,9 @@ func Instrument(tr *spool.Transport, mp metric.MeterProvider) (stop func() error
 	}
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		pool.observe(ctx, o, tr.Stats())
+		rec.inflight.observe(o, rec.active)
 		return nil
-	}, pool.all()...)
+	}, append(pool.all(), rec.active)...)
 	if err != nil {
 		return nil, err
 	}

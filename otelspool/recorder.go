@@ -16,26 +16,28 @@ var (
 )
 
 // recorder is the spool.Observer that records the event-driven
-// instruments. Per request it does two Adds and one or two Records, each
-// with an attribute set taken from a cache, so the hot path allocates
-// nothing of its own.
+// instruments. Per request it does two atomic adds (active requests) and
+// one SDK Record (two when the request waited), with attribute sets and
+// option slices taken from a cache, so the hot path allocates nothing of
+// its own.
 type recorder struct {
 	spool.NopObserver // events this recorder ignores (and future ones)
 
-	active   metric.Int64UpDownCounter // http.client.active_requests
-	duration metric.Float64Histogram   // http.client.request.duration
-	queue    metric.Float64Histogram   // http.client.request.time_in_queue
-	connDur  metric.Float64Histogram   // http.client.connection.duration
-	dialDur  metric.Float64Histogram   // spool.client.connection.dial.duration
+	active   metric.Int64ObservableUpDownCounter // http.client.active_requests, from inflight
+	duration metric.Float64Histogram             // http.client.request.duration
+	queue    metric.Float64Histogram             // http.client.request.time_in_queue
+	connDur  metric.Float64Histogram             // http.client.connection.duration
+	dialDur  metric.Float64Histogram             // spool.client.connection.dial.duration
 
-	sets    setCache
-	stopped atomic.Bool
+	inflight inflight
+	sets     setCache
+	stopped  atomic.Bool
 }
 
 func newRecorder(m metric.Meter) (*recorder, error) {
 	r := &recorder{}
 	var errs [5]error
-	r.active, errs[0] = m.Int64UpDownCounter("http.client.active_requests",
+	r.active, errs[0] = m.Int64ObservableUpDownCounter("http.client.active_requests",
 		metric.WithUnit("{request}"),
 		metric.WithDescription("Number of active HTTP requests."))
 	r.duration, errs[1] = m.Float64Histogram("http.client.request.duration",
@@ -68,7 +70,7 @@ func (r *recorder) RequestStarted(e spool.RequestEvent) {
 	if r.stopped.Load() {
 		return
 	}
-	r.active.Add(bg, 1, r.sets.get(setKey{kind: kindActive, key: e.Key, method: e.Method}, &e.Target))
+	r.inflight.add(&e.Target, e.Method, 1)
 }
 
 func (r *recorder) GotConn(e spool.GotConnEvent) {
@@ -76,17 +78,17 @@ func (r *recorder) GotConn(e spool.GotConnEvent) {
 		return
 	}
 	k := setKey{kind: kindQueue, key: e.Key, method: e.Method, proto: e.Proto}
-	r.queue.Record(bg, e.Wait.Seconds(), r.sets.get(k, &e.Target))
+	r.queue.Record(bg, e.Wait.Seconds(), r.sets.get(k, &e.Target)...)
 }
 
 func (r *recorder) Response(e spool.ResponseEvent) {
 	if r.stopped.Load() {
 		return
 	}
-	r.active.Add(bg, -1, r.sets.get(setKey{kind: kindActive, key: e.Key, method: e.Method}, &e.Target))
+	r.inflight.add(&e.Target, e.Method, -1)
 	k := setKey{kind: kindRequest, key: e.Key, method: e.Method, proto: e.Proto,
 		status: e.Status, errType: errorType(e.Err, e.Status)}
-	r.duration.Record(bg, e.Duration.Seconds(), r.sets.get(k, &e.Target))
+	r.duration.Record(bg, e.Duration.Seconds(), r.sets.get(k, &e.Target)...)
 }
 
 func (r *recorder) Dialed(e spool.DialEvent) {
@@ -97,7 +99,7 @@ func (r *recorder) Dialed(e spool.DialEvent) {
 	if e.Err != nil {
 		k.errType = "error"
 	}
-	r.dialDur.Record(bg, e.Duration.Seconds(), r.sets.get(k, &e.Target))
+	r.dialDur.Record(bg, e.Duration.Seconds(), r.sets.get(k, &e.Target)...)
 }
 
 func (r *recorder) ConnClosed(e spool.ConnClosedEvent) {
@@ -105,5 +107,5 @@ func (r *recorder) ConnClosed(e spool.ConnClosedEvent) {
 		return
 	}
 	k := setKey{kind: kindConn, key: e.Key, proto: e.Proto}
-	r.connDur.Record(bg, e.Lifetime.Seconds(), r.sets.get(k, &e.Target))
+	r.connDur.Record(bg, e.Lifetime.Seconds(), r.sets.get(k, &e.Target)...)
 }

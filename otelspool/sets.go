@@ -35,30 +35,31 @@ type setKey struct {
 	errType string // error.type; spool.dial.outcome for kindDial
 }
 
-// setCache maps a setKey to its measurement option, built once: building
-// an attribute.Set sorts and allocates, a map lookup under a read lock
+// setCache maps a setKey to the options of a Record, built once:
+// building an attribute.Set sorts and allocates, and so does the variadic
+// slice of a call through an interface; a map lookup under a read lock
 // does neither.
 type setCache struct {
 	mu sync.RWMutex
-	m  map[setKey]metric.MeasurementOption // guarded by mu
+	m  map[setKey][]metric.RecordOption // guarded by mu
 }
 
-func (c *setCache) get(k setKey, t *spool.Target) metric.MeasurementOption {
+func (c *setCache) get(k setKey, t *spool.Target) []metric.RecordOption {
 	k.method = knownMethod(k.method)
 	c.mu.RLock()
-	opt, ok := c.m[k]
+	opts, ok := c.m[k]
 	c.mu.RUnlock()
 	if ok {
-		return opt
+		return opts
 	}
-	opt = metric.WithAttributeSet(attribute.NewSet(k.attrs(t)...))
+	opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(k.attrs(t)...))}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxCachedSets {
-		c.m = make(map[setKey]metric.MeasurementOption)
+		c.m = make(map[setKey][]metric.RecordOption)
 	}
-	c.m[k] = opt
+	c.m[k] = opts
 	c.mu.Unlock()
-	return opt
+	return opts
 }
 
 func (k *setKey) attrs(t *spool.Target) []attribute.KeyValue {
