@@ -25,6 +25,15 @@ if ! out=$(go test -count=1 -run 'Allocs$' -v ./... 2>&1); then
 fi
 echo "$out" | grep -E '^--- |allocations per'
 
+# The metrics modules have their own go.mod (their OpenTelemetry and
+# Prometheus dependencies stay out of the core's).
+for mod in otelspool promspool; do
+	if [ -f "$mod/go.mod" ]; then
+		echo "== $mod module (vet + tests -race)"
+		(cd "$mod" && go vet ./... && go test -race -count=1 ./...)
+	fi
+done
+
 if [ -f bench/go.mod ]; then
 	echo "== bench module (vet + tests)"
 	(cd bench && go vet ./... && go test -count=1 ./...)
