@@ -31,10 +31,14 @@ type body struct {
 	err     error          // what Read returns once done
 	cleanup runtime.Cleanup
 	closing atomic.Bool // Close is interrupting a Read
+	ob      *exchObs    // for BodyDone; nil without an Observer
 }
 
-func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace) *body {
-	b := &body{c: c, gen: c.Gen(), st: st, r: r, trace: trace, resp: resp}
+func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace, ob *exchObs) *body {
+	b := &body{c: c, gen: c.Gen(), st: st, r: r, trace: trace, resp: resp, ob: ob}
+	if ob != nil {
+		ob.status.Store(int32(resp.StatusCode))
+	}
 	st.track(b)
 	return b
 }
@@ -50,6 +54,9 @@ func (b *body) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	n, err := b.c.ReadBody(p)
+	if b.ob != nil {
+		b.ob.n.Add(int64(n))
+	}
 	switch {
 	case err == io.EOF:
 		b.trailer()
@@ -103,6 +110,20 @@ func (b *body) end(reusable bool, reason pool.CloseReason, err error) {
 	b.err = err
 	b.cleanup.Stop()
 	b.st.checkin(b.r, b.c, reusable, b.trace, reason)
+	if b.ob != nil {
+		b.st.bodyDone(b.ob, bodyEnd(err), err)
+	}
+}
+
+// bodyEnd classifies how a body ended by what its Read returns from now on.
+func bodyEnd(err error) BodyEnd {
+	switch err {
+	case io.EOF:
+		return BodyEOF
+	case ErrBodyClosed: // Close, or Close interrupting a Read
+		return BodyEarlyClose
+	}
+	return BodyError
 }
 
 // ErrBodyClosed is returned by Read after Close.

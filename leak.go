@@ -25,13 +25,16 @@ func (st *state) track(b *body) {
 func reclaim(c *h1.Conn) { go reclaimNow(c) }
 
 func reclaimNow(c *h1.Conn) {
-	r := c.Owner.(*route)
+	r := routeOf(c)
 	req := c.Reclaim()
 	if req == nil {
 		return // the exchange ended normally after all
 	}
 	r.st.pool.Remove(r.key, c, pool.ReasonLeaked)
 	r.st.pool.Count(r.key, countLeak)
+	if ob, ok := c.Owner.(*exchObs); ok {
+		r.st.bodyDone(ob, BodyLeaked, nil)
+	}
 	r.st.reportLeak(req.Method, req.URL)
 }
 

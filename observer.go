@@ -162,9 +162,9 @@ type BodyEnd uint8
 
 const (
 	BodyEOF        BodyEnd = iota // read to the end
-	BodyEarlyClose                // closed before the end (drained for reuse, or its conn closed)
+	BodyEarlyClose                // closed before the end, or Close interrupted a Read (drained for reuse, or its conn closed)
 	BodyLeaked                    // never closed; reclaimed after GC (Stats' LeakedBodies)
-	BodyError                     // a read failed (conn broken, stream reset, timeout, Close interrupting a Read)
+	BodyError                     // a read failed (conn broken, stream reset, timeout)
 )
 
 var bodyEndNames = [...]string{BodyEOF: "eof", BodyEarlyClose: "early_close", BodyLeaked: "leaked", BodyError: "error"}

@@ -31,7 +31,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		AcceptEncoding: st.askEncoding(req),
 		Trace:          httptrace.ContextClientTrace(req.Context()),
 	}
-	resp, err, retry, reached := st.try(req, r, &o, false)
+	var ro *reqObs // nil without an Observer
+	if st.obs != nil {
+		ro = &reqObs{}
+		st.started(ro, r, req)
+	}
+	resp, err, retry, reached := st.try(req, r, &o, false, ro)
 	cur := req // the request whose body is still ours to close
 	if retry {
 		// The Transport doc comment states this rule.
@@ -40,11 +45,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// The keep-alive race wants a fresh conn; an HTTP/2 stream
 			// never sent or refused may go to any (the conn is shared and
 			// healthy, and a fresh dial at MaxConnsPerHost would evict one).
-			resp, err, _, reached = st.try(req2, r, &o, !o.H2)
+			resp, err, _, reached = st.try(req2, r, &o, !o.H2, ro)
 			if err == nil {
 				resp.Request = req
 			}
 		}
+	}
+	if ro != nil {
+		st.responded(ro, r, resp, err)
 	}
 	if err != nil {
 		if !reached {
@@ -59,22 +67,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // the idle list lost before any response byte) that the Transport doc
 // allows to retry; reached, that a conn took the request (and closed its
 // body).
-func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (resp *http.Response, err error, retry, reached bool) {
+func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool, ro *reqObs) (resp *http.Response, err error, retry, reached bool) {
 	traceGetConn(o.Trace, r.addr)
 	pc, info, err := st.pool.Get(req.Context(), r.key, r.dial, fresh)
 	if err != nil {
 		return nil, err, false, false
+	}
+	if ro != nil {
+		st.gotConn(ro, r, pc, info)
 	}
 	o.Reused = info.Reused || info.WasIdle
 	o.H2 = false
 	if c, ok := pc.(*h2.Conn); ok {
 		traceGotConn(o.Trace, c.NetConn(), info)
 		o.H2 = true
-		resp, err, retry = st.tryH2(req, r.key, c, o)
+		resp, err, retry = st.tryH2(req, r.key, c, o, ro)
 		return resp, err, retry, true
 	}
 	c := pc.(*h1.Conn)
 	traceGotConn(o.Trace, c.NetConn(), info)
+	ob := h1Obs(c, ro) // before the exchange: see h1Obs
 	resp, err = c.RoundTrip(req, o)
 	if err != nil {
 		st.pool.Remove(r.key, c, pool.ReasonBroken)
@@ -87,8 +99,11 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool) (re
 	if !c.HasBody() {
 		st.checkin(r, c, c.Reusable(), o.Trace, pool.ReasonNotReusable)
 		resp.Body = http.NoBody
+		if ro != nil {
+			ro.bodyless = true
+		}
 	} else {
-		resp.Body = st.newBody(c, r, resp, o.Trace)
+		resp.Body = st.newBody(c, r, resp, o.Trace, ob)
 	}
 	st.decode(resp, o.AcceptEncoding != "")
 	return resp, nil, false, true

@@ -23,7 +23,7 @@ import (
 // unprocessed (REFUSED_STREAM) is replayed. A reset after that comes from
 // a healthy, shared conn whose server may have acted on the request; the
 // keep-alive race of HTTP/1 does not apply.
-func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options) (*http.Response, error, bool) {
+func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options, ro *reqObs) (*http.Response, error, bool) {
 	out := st.h2Request(req, o)
 	end := func() {}
 	var rt *readTimer
@@ -54,6 +54,9 @@ func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Option
 	}
 	resp.Request = req
 	resp = st.trackH2(resp, key, end, rt)
+	if ro != nil {
+		st.observeH2(ro, resp)
+	}
 	st.decode(resp, o.AcceptEncoding != "")
 	return resp, nil, false
 }

@@ -39,6 +39,7 @@ type route struct {
 	absolute  bool   // absolute-form through an HTTP proxy (RFC 9112 §3.2.2)
 	proxyAuth string // Proxy-Authorization for absolute-form only
 	dial      pool.DialFunc[pool.Conn]
+	tgt       Target // the key, split for Observer events
 }
 
 // route finds (or builds) the route for req, applying Transport.Proxy.
@@ -110,6 +111,7 @@ func (st *state) newRoute(id routeID, u, proxyURL *url.URL) *route {
 		}
 	}
 	r.key = pool.Key(key)
+	r.tgt = targetOf(r.key)
 	r.dial = func(ctx context.Context) (pool.Conn, error) { return st.dialConn(ctx, r) }
 	return r
 }
@@ -126,6 +128,9 @@ func (st *state) dialConn(ctx context.Context, r *route) (pool.Conn, error) {
 	}
 	c := h1.New(res.Conn, &st.h1, time.Now())
 	c.Owner = r
+	if st.obs != nil {
+		c.Owner = &exchObs{r: r, proto: ProtoHTTP1} // see routeOf
+	}
 	return c, nil
 }
 

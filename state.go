@@ -37,6 +37,8 @@ type state struct {
 
 	secret [32]byte // keys the MAC of proxy passwords in pool keys
 
+	obs Observer // Transport.Observer; nil: no events are made
+
 	routesMu sync.RWMutex
 	routes   map[routeID]*route // guarded by routesMu
 }
@@ -47,7 +49,7 @@ func (t *Transport) state() *state {
 }
 
 func newState(t *Transport) *state {
-	st := &state{t: t, routes: make(map[routeID]*route)}
+	st := &state{t: t, routes: make(map[routeID]*route), obs: t.Observer}
 	rand.Read(st.secret[:])
 	protos := nextProtos(t)
 	st.offerH2 = slices.Contains(protos, "h2")
@@ -61,6 +63,9 @@ func newState(t *Transport) *state {
 		MaxLifetime:        t.MaxConnLifetime,
 		MaxRequestsPerConn: t.MaxRequestsPerConn,
 		MultiplexHint:      st.h2Likely,
+	}
+	if st.obs != nil {
+		pc.Events = poolEvents{st.obs}
 	}
 	if t.DisableKeepAlives {
 		pc.MaxIdle = -1 // nothing is kept; limits and the wait queue still apply

@@ -11,6 +11,7 @@ import (
 type dialing[C Conn] struct {
 	owner  *waiter[C] // guarded by Pool.mu; the waiter it was started for, nil once that one is done
 	cancel context.CancelCauseFunc
+	start  time.Time // when it started; only with Config.Events (for the Dialed event)
 }
 
 // ErrDialAbandoned cancels a dial nobody waits for any more when
@@ -23,6 +24,9 @@ var ErrDialAbandoned = errors.New("pool: dial abandoned: no caller waits for it"
 // conn the next caller may use; Close cancels it.
 func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
 	d := &dialing[C]{owner: w}
+	if p.cfg.Events != nil {
+		d.start = time.Now()
+	}
 	w.dial = d
 	h.nowned++
 	h.ndialing++
@@ -44,7 +48,7 @@ func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
 // dial, if it still waits; a conn serves its owner first, then every other
 // waiter it has room for, then lands idle.
 func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	now := time.Now()
 	h.ndialing--
@@ -56,15 +60,17 @@ func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
 	}
 	switch {
 	case err != nil:
-		h.rec.s.DialErrors++
+		p.dialFailedLocked(h, d, err, &b)
 		if w != nil {
 			p.failLocked(w, err, now)
 		}
 	case p.closed:
-		h.rec.s.Closes[ReasonPoolClosed]++
-		b.add(c)
+		e := p.trackLocked(h, c, now)
+		p.dialedLocked(e, d, &b)
+		p.removeLocked(e, ReasonPoolClosed, &b)
 	default:
 		e := p.trackLocked(h, c, now)
+		p.dialedLocked(e, d, &b)
 		h.multiplexed = c.Available() > 1
 		h.rec.mux, h.rec.known = h.multiplexed, true
 		if w != nil && !w.done && c.Reserve() == nil {

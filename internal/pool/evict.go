@@ -3,15 +3,15 @@ package pool
 import "time"
 
 // evictLocked removes the idle conns that are due at now (past IdleTimeout
-// since idled, or past MaxLifetime since dialed) and returns them to be
-// closed outside the lock, with the time the next idle conn falls due (zero
+// since idled, or past MaxLifetime since dialed) into b, to be closed
+// outside the lock, and returns the time the next idle conn falls due (zero
 // if none). It depends only on the pool's state and now: tests call it
 // directly.
-func (p *Pool[C]) evictLocked(now time.Time) (toClose []C, next time.Time) {
+func (p *Pool[C]) evictLocked(now time.Time, b *closeBatch[C]) (next time.Time) {
 	// The LRU is in idle order, so idle-timeout victims are at its back.
 	if t := p.cfg.IdleTimeout; t > 0 {
 		for e := p.lru.back; e != nil && !now.Before(e.idleAt.Add(t)); e = p.lru.back {
-			toClose = p.evictForLocked(e, ReasonIdleTimeout, toClose)
+			p.evictForLocked(e, ReasonIdleTimeout, b)
 		}
 	}
 	// Lifetimes are not in LRU order: walk all idle conns, but only when the
@@ -21,7 +21,7 @@ func (p *Pool[C]) evictLocked(now time.Time) (toClose []C, next time.Time) {
 		for e := p.lru.back; e != nil; {
 			prev := p.lru.prev(e)
 			if life := e.created.Add(t); !now.Before(life) {
-				toClose = p.evictForLocked(e, ReasonLifetime, toClose)
+				p.evictForLocked(e, ReasonLifetime, b)
 			} else if p.lifeMin.IsZero() || life.Before(p.lifeMin) {
 				p.lifeMin = life
 			}
@@ -34,13 +34,12 @@ func (p *Pool[C]) evictLocked(now time.Time) (toClose []C, next time.Time) {
 			next = at
 		}
 	}
-	return toClose, next
+	return next
 }
 
-func (p *Pool[C]) evictForLocked(e *entry[C], why CloseReason, toClose []C) []C {
-	p.removeLocked(e, why)
+func (p *Pool[C]) evictForLocked(e *entry[C], why CloseReason, b *closeBatch[C]) {
+	p.removeLocked(e, why, b)
 	p.dropIfQuietLocked(e.h)
-	return append(toClose, e.c)
 }
 
 // armLocked makes the pool's one timer fire no later than at (zero: no need).
@@ -59,6 +58,7 @@ func (p *Pool[C]) armLocked(at, now time.Time) {
 // onTimer runs on the timer's goroutine: evict what is due, re-arm for the
 // next deadline, close outside the lock.
 func (p *Pool[C]) onTimer() {
+	b := p.batch()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -66,10 +66,8 @@ func (p *Pool[C]) onTimer() {
 	}
 	now := time.Now()
 	p.timerAt = time.Time{}
-	toClose, next := p.evictLocked(now)
+	next := p.evictLocked(now, &b)
 	p.armLocked(next, now)
 	p.mu.Unlock()
-	for _, c := range toClose {
-		c.Close()
-	}
+	b.close()
 }

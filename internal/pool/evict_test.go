@@ -62,17 +62,22 @@ func TestEvictPure(t *testing.T) {
 
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		toClose, next := p.evictLocked(t0.Add(20 * time.Second))
+		evict := func(now time.Time) ([]*fakeConn, time.Time) {
+			var b closeBatch[*fakeConn]
+			next := p.evictLocked(now, &b)
+			return b.conns(), next
+		}
+		toClose, next := evict(t0.Add(20 * time.Second))
 		// The earliest lifetime is remembered, not tracked: a's (+25) is
 		// still the hint although a is gone. Early is fine, late is not.
 		if len(toClose) != 0 || !next.Equal(t0.Add(25*time.Second)) {
 			t.Fatalf("at +20: close %d, next %v; want none, +25", len(toClose), next.Sub(t0))
 		}
-		toClose, next = p.evictLocked(t0.Add(25 * time.Second))
+		toClose, next = evict(t0.Add(25 * time.Second))
 		if len(toClose) != 0 || !next.Equal(t0.Add(29*time.Second)) {
 			t.Fatalf("at +25: close %d, next %v; want none, +29 (c's lifetime)", len(toClose), next.Sub(t0))
 		}
-		toClose, next = p.evictLocked(t0.Add(29 * time.Second))
+		toClose, next = evict(t0.Add(29 * time.Second))
 		if len(toClose) != 1 || toClose[0] != c || !next.IsZero() {
 			t.Fatalf("at +29: close %v, next %v; want c, none", toClose, next)
 		}

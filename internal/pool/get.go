@@ -11,6 +11,8 @@ type GetInfo struct {
 	WasIdle  bool          // it came off the idle list
 	IdleTime time.Duration // how long it was idle (WasIdle only)
 	Waited   time.Duration // time spent in the wait queue (0 when a conn was at hand)
+	Queued   bool          // it waited in the queue (for a dial or a conn put back)
+	Conn     uint64        // the conn's ID: 1, 2, … in the order the pool tracked them
 }
 
 // Get returns a conn for key with one slot reserved (Reserve already called).
@@ -45,7 +47,7 @@ func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew b
 // getOnce makes one attempt; done=false means an idle conn failed its check
 // and Get should look again.
 func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool) (c C, info GetInfo, err error, done bool) {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -86,8 +88,7 @@ func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *en
 	for e = h.shared.front; e != nil; e = h.shared.front {
 		// Multiplexed conns' Err is a field read, fine under the lock.
 		if err := e.c.Err(); err != nil {
-			p.removeLocked(e, reasonFor(err))
-			b.add(e.c)
+			p.removeLocked(e, reasonFor(err), b)
 			continue
 		}
 		if p.lifetimeOverLocked(e, now) {
@@ -104,12 +105,12 @@ func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *en
 		return e, true
 	}
 	for e = h.idle.front; e != nil; e = h.idle.front {
-		p.unidleLocked(e)
 		if why, over := p.expiredLocked(e, now); over {
-			p.removeLocked(e, why)
-			b.add(e.c)
+			p.removeLocked(e, why, b) // closed while idle
 			continue
 		}
+		p.unidleLocked(e)
+		p.idleLocked(e, false, b)
 		return e, false
 	}
 	return nil, false
@@ -130,7 +131,7 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 	}
 	if err == nil {
 		if e.mux && e.c.Available() > 0 { // multiplexed: let others share it
-			var b closeBatch[C]
+			b := p.batch()
 			p.mu.Lock()
 			p.placeLocked(e, time.Now(), &b, false)
 			p.settleLocked(e.h, &b)
@@ -139,13 +140,12 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 		}
 		return true
 	}
+	b := p.batch()
 	p.mu.Lock()
 	p.uncheckoutLocked(e, info)
-	p.removeLocked(e, reasonFor(err))
-	var b closeBatch[C]
+	p.removeLocked(e, reasonFor(err), &b)
 	p.settleLocked(e.h, &b)
 	p.mu.Unlock()
-	b.add(e.c)
 	b.close()
 	return false
 }
@@ -153,7 +153,7 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 // checkoutLocked books one checkout of e, whose slot is (or is about to be)
 // reserved.
 func (p *Pool[C]) checkoutLocked(e *entry[C], now time.Time, wasIdle bool) GetInfo {
-	info := GetInfo{Reused: e.uses > 0}
+	info := GetInfo{Reused: e.uses > 0, Conn: e.id}
 	if wasIdle {
 		info.WasIdle = true
 		info.IdleTime = now.Sub(e.idleAt)

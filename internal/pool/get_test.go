@@ -328,7 +328,7 @@ func TestCloseReasonString(t *testing.T) {
 			t.Errorf("reason %d has no name", r)
 		}
 	}
-	if NumReasons.String() != "unknown" {
+	if ReasonDetached.String() != "detached" || (ReasonDetached+1).String() != "unknown" {
 		t.Error("out of range reason")
 	}
 }

@@ -80,6 +80,8 @@ type Config struct {
 	// dial and waits for it instead of dialing once per caller. Once a dial
 	// has told, the key's last conn decides.
 	MultiplexHint func(Key) bool
+	// Events, if set, receives the pool's events (see Events).
+	Events Events
 }
 
 func (c Config) normalized() Config {
@@ -115,6 +117,7 @@ type Pool[C Conn] struct {
 	timer   *time.Timer        // guarded by mu; the one idle-expiry timer, nil until first armed
 	timerAt time.Time          // guarded by mu; when timer fires; zero when not armed
 	lifeMin time.Time          // guarded by mu; earliest created+MaxLifetime among idle conns (may be early, never late); zero if none
+	lastID  uint64             // guarded by mu; the last conn ID given out
 }
 
 // host is the live state of one key. It is dropped when it has no conns, no
@@ -163,7 +166,8 @@ type entry[C Conn] struct {
 	c       C
 	h       *host[C]
 	created time.Time
-	mux     bool // can carry more than one request (HTTP/2): may be shared
+	id      uint64 // 1, 2, … in the order the pool tracked its conns
+	mux     bool   // can carry more than one request (HTTP/2): may be shared
 
 	// All guarded by Pool.mu.
 	idleAt  time.Time // when it last became idle
@@ -264,7 +268,7 @@ func (p *Pool[C]) canDialLocked(h *host[C]) bool {
 // It also cancels dials whose callers all gave up: they would only land
 // idle, and a stalled one would hold a socket and a goroutine until Close.
 func (p *Pool[C]) CloseIdle() {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	p.closeIdleLocked(ReasonCloseIdle, &b)
 	for _, h := range p.hosts {
@@ -283,8 +287,7 @@ func (p *Pool[C]) CloseIdle() {
 
 func (p *Pool[C]) closeIdleLocked(why CloseReason, b *closeBatch[C]) {
 	for e := p.lru.back; e != nil; e = p.lru.back {
-		p.removeLocked(e, why)
-		b.add(e.c)
+		p.removeLocked(e, why, b)
 		p.settleLocked(e.h, b)
 	}
 	p.lifeMin = time.Time{}
@@ -294,7 +297,7 @@ func (p *Pool[C]) closeIdleLocked(why CloseReason, b *closeBatch[C]) {
 // ErrPoolClosed and makes later Gets fail. Conns in use are closed when put
 // back. Close does not wait for dial goroutines; they end when dial returns.
 func (p *Pool[C]) Close() {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

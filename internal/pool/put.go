@@ -24,7 +24,7 @@ func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
 			reusable, reason = false, reasonFor(err)
 		}
 	}
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	e := p.conns[Conn(c)]
 	if e != nil && e.state != stateIdle && e.out > 0 {
@@ -39,8 +39,7 @@ func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
 	case e.state == stateIdle:
 		// Put twice: it is already back; nothing to do.
 	case !reusable:
-		p.removeLocked(e, reason)
-		b.add(c)
+		p.removeLocked(e, reason, &b)
 		p.settleLocked(e.h, &b)
 	default:
 		p.placeLocked(e, time.Now(), &b, false)
@@ -53,24 +52,27 @@ func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
 // Remove closes c and forgets it (the owner knows it is dead), counted under
 // reason. Its MaxConnsPerHost slot goes to a waiter, who may then dial.
 func (p *Pool[C]) Remove(key Key, c C, reason CloseReason) {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
-	if e := p.conns[Conn(c)]; e != nil { // else already forgotten and counted
-		p.removeLocked(e, reason)
+	if e := p.conns[Conn(c)]; e != nil {
+		p.removeLocked(e, reason, &b)
 		p.settleLocked(e.h, &b)
+	} else {
+		b.add(c) // already forgotten and counted
 	}
 	p.mu.Unlock()
-	b.add(c)
 	b.close()
 }
 
 // Detach forgets c without closing it (101 Switching Protocols, CONNECT
 // tunnels): it no longer counts toward any limit and the caller owns it.
 func (p *Pool[C]) Detach(key Key, c C) {
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	if e := p.conns[Conn(c)]; e != nil {
+		wasIdle := e.state == stateIdle
 		p.forgetLocked(e)
+		p.closedLocked(e, ReasonDetached, wasIdle, &b)
 		p.settleLocked(e.h, &b)
 	}
 	p.mu.Unlock()
@@ -97,8 +99,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	}
 	switch {
 	case e.retired && e.out == 0:
-		p.removeLocked(e, e.why)
-		b.add(e.c)
+		p.removeLocked(e, e.why, b)
 	case e.retired:
 		p.unshareLocked(e) // other requests still run on it; no new ones
 	case e.out == 0:
@@ -116,8 +117,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 // closing least recently used idle conns, and arms the expiry timer.
 func (p *Pool[C]) pushIdleLocked(e *entry[C], now time.Time, b *closeBatch[C]) {
 	if !p.cfg.keepsIdle() {
-		p.removeLocked(e, ReasonEvicted)
-		b.add(e.c)
+		p.removeLocked(e, ReasonEvicted, b)
 		return
 	}
 	p.unshareLocked(e)
@@ -125,6 +125,7 @@ func (p *Pool[C]) pushIdleLocked(e *entry[C], now time.Time, b *closeBatch[C]) {
 	e.state, e.idleAt = stateIdle, now
 	h.idle.pushFront(e)
 	p.lru.pushFront(e)
+	p.idleLocked(e, true, b)
 	if h.idle.n > p.cfg.MaxIdlePerHost {
 		p.evictOneLocked(h.idle.back, b)
 	}
@@ -149,8 +150,7 @@ func (p *Pool[C]) pushIdleLocked(e *entry[C], now time.Time, b *closeBatch[C]) {
 
 // evictOneLocked closes idle conn e to honour an idle limit.
 func (p *Pool[C]) evictOneLocked(e *entry[C], b *closeBatch[C]) {
-	p.removeLocked(e, ReasonEvicted)
-	b.add(e.c)
+	p.removeLocked(e, ReasonEvicted, b)
 	p.dropIfQuietLocked(e.h)
 }
 
@@ -189,7 +189,8 @@ func (p *Pool[C]) trackLocked(h *host[C], c C, now time.Time) *entry[C] {
 	// Only a conn that can carry more than one request when fresh is ever
 	// shared; an HTTP/1 conn's Available() changes outside the lock when its
 	// exchange ends, before its Put, and must not look like room.
-	e := &entry[C]{c: c, h: h, created: now, mux: c.Available() > 1}
+	p.lastID++
+	e := &entry[C]{c: c, h: h, created: now, id: p.lastID, mux: c.Available() > 1}
 	p.conns[Conn(c)] = e
 	h.nconns++
 	return e
@@ -211,42 +212,16 @@ func (p *Pool[C]) forgetLocked(e *entry[C]) {
 	e.h.nconns--
 }
 
-// removeLocked forgets e and counts its close under why. The caller closes e.c
-// outside the lock.
-func (p *Pool[C]) removeLocked(e *entry[C], why CloseReason) {
+// removeLocked forgets e, counts its close under why and adds it to b to
+// be closed outside the lock.
+func (p *Pool[C]) removeLocked(e *entry[C], why CloseReason, b *closeBatch[C]) {
+	b.add(e.c)
 	if e.state == stateGone {
 		return
 	}
+	wasIdle := e.state == stateIdle
 	p.forgetLocked(e)
-	if why < NumReasons {
-		e.h.rec.s.Closes[why]++
-	}
-}
-
-// closeBatch collects conns to close once Pool.mu is released, without
-// allocating for the usual handful.
-type closeBatch[C Conn] struct {
-	small [4]C
-	n     int
-	more  []C
-}
-
-func (b *closeBatch[C]) add(c C) {
-	if b.n < len(b.small) {
-		b.small[b.n] = c
-		b.n++
-		return
-	}
-	b.more = append(b.more, c)
-}
-
-func (b *closeBatch[C]) close() {
-	for i := 0; i < b.n; i++ {
-		b.small[i].Close()
-	}
-	for _, c := range b.more {
-		c.Close()
-	}
+	p.closedLocked(e, why, wasIdle, b)
 }
 
 // room reports whether e can take one more request now: a multiplexed conn

@@ -18,6 +18,10 @@ const (
 	ReasonPoolClosed                      // Pool.Close
 	ReasonCloseIdle                       // Pool.CloseIdle
 	NumReasons                            // number of reasons, for arrays indexed by CloseReason
+
+	// ReasonDetached is not a close: Detach handed the conn to its
+	// caller. Events report it; HostStats do not count it.
+	ReasonDetached = NumReasons
 )
 
 var reasonNames = [NumReasons]string{
@@ -37,6 +41,9 @@ var reasonNames = [NumReasons]string{
 func (r CloseReason) String() string {
 	if r < NumReasons {
 		return reasonNames[r]
+	}
+	if r == ReasonDetached {
+		return "detached"
 	}
 	return "unknown"
 }

@@ -114,8 +114,7 @@ func (p *Pool[C]) kickLocked(h *host[C], b *closeBatch[C]) {
 			if e == nil {
 				return
 			}
-			p.removeLocked(e, ReasonEvicted)
-			b.add(e.c)
+			p.removeLocked(e, ReasonEvicted, b)
 			continue
 		}
 		w := h.q.firstUnowned()
@@ -134,7 +133,7 @@ func (p *Pool[C]) wait(ctx context.Context, w *waiter[C]) (C, GetInfo, error) {
 	case <-ctx.Done():
 	}
 	var zero C
-	var b closeBatch[C]
+	b := p.batch()
 	p.mu.Lock()
 	if !w.done {
 		p.finishLocked(w, time.Now())
@@ -176,7 +175,7 @@ func (p *Pool[C]) finishLocked(w *waiter[C], now time.Time) time.Duration {
 
 // deliverLocked hands w conn e, already reserved and checked out.
 func (p *Pool[C]) deliverLocked(w *waiter[C], e *entry[C], info GetInfo, now time.Time) {
-	info.Waited = p.finishLocked(w, now)
+	info.Waited, info.Queued = p.finishLocked(w, now), true
 	w.ch <- result[C]{c: e.c, info: info}
 }
 
