@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -108,7 +109,53 @@ func TestPoolInstrumentsH2(t *testing.T) {
 	}
 	close(release)
 	done.Wait()
-	checkInts(t, "reuses", ints(t, h.collect(t), "spool.client.connection.reuses"), map[string]int64{
+	ms = h.collect(t)
+	checkInts(t, "reuses", ints(t, ms, "spool.client.connection.reuses"), map[string]int64{
 		srv + ",url.scheme=https": 1 + n,
 	})
+	// The events say HTTP/2 too (the response's version).
+	reqs := hists(t, ms, "http.client.request.duration")
+	key := "http.request.method=GET,http.response.status_code=200,network.protocol.version=2," + srv + ",url.scheme=https"
+	if len(reqs) != 1 || reqs[key].count != 2+n {
+		t.Errorf("request.duration: %v, want %d points at {%s}", reqs, 2+n, key)
+	}
+}
+
+// TestLeakedBodyInstruments: a body dropped without Close is reclaimed
+// after GC and shows as a leaked body and a close by reason leaked.
+func TestLeakedBodyInstruments(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(hello))
+	defer ts.Close()
+	h := instrument(t, &spool.Transport{OnLeakedBody: func(method, url string) {}})
+	host, port := hostPort(t, ts)
+	srv := "server.address=" + host + ",server.port=" + port
+	func() {
+		resp, err := h.tr.RoundTrip(httptestRequest(t, ts.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp // dropped without Close
+	}()
+	waitFor(t, "the leaked body reclaimed", func() bool {
+		runtime.GC()
+		return h.tr.Stats().Total.LeakedBodies == 1
+	})
+	ms := h.collect(t)
+	checkInts(t, "leaked_bodies", ints(t, ms, "spool.client.leaked_bodies"), map[string]int64{srv + ",url.scheme=http": 1})
+	checkInts(t, "closes", ints(t, ms, "spool.client.connection.closes"), map[string]int64{
+		srv + ",spool.close.reason=leaked,url.scheme=http": 1,
+	})
+	conns := hists(t, ms, "http.client.connection.duration")
+	if c := conns["network.protocol.version=1.1,"+srv+",url.scheme=http"]; c.count != 1 || len(conns) != 1 {
+		t.Errorf("connection.duration %v, want one conn", conns)
+	}
+}
+
+func httptestRequest(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
