@@ -97,7 +97,7 @@ func BenchmarkRoundTripCPU(b *testing.B) {
 
 // getAndRead is one benchmarked round trip: the body read to EOF through
 // buf (no allocation of the benchmark's own), then closed.
-func getAndRead(b *testing.B, rt http.RoundTripper, req *http.Request, buf []byte) {
+func getAndRead(b testing.TB, rt http.RoundTripper, req *http.Request, buf []byte) {
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		b.Fatal(err)

@@ -205,8 +205,8 @@ func (st *state) bodyDone(ob *exchObs, end BodyEnd, err error) {
 	if ob.done.Swap(true) {
 		return
 	}
-	if end == BodyLeaked {
-		err = nil
+	if end != BodyError {
+		err = nil // EOF, ErrBodyClosed: how it ended, not a failure
 	}
 	st.obs.BodyDone(BodyEvent{
 		Target: ob.r.tgt, Method: ob.method, Conn: ob.conn, Proto: ob.proto, Status: int(ob.status.Load()),
@@ -217,8 +217,9 @@ func (st *state) bodyDone(ob *exchObs, end BodyEnd, err error) {
 // observeH2 wraps an HTTP/2 response body to report BodyDone (inside the
 // decompression, so Bytes are the stream's). Made only with an Observer.
 func (st *state) observeH2(ro *reqObs, resp *http.Response) {
-	if resp.Body == nil || resp.Body == http.NoBody {
-		ro.bodyless = true
+	if resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 || ro.method == http.MethodHead ||
+		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+		ro.bodyless = true // as HTTP/1 has none: a body that can only be empty
 		return
 	}
 	ob := &exchObs{r: ro.r, method: ro.method, proto: ProtoHTTP2, start: ro.start, conn: ro.conn}
