@@ -3,6 +3,7 @@ package otelspool
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/spoolhttp/spool"
 	"go.opentelemetry.io/otel/attribute"
@@ -22,7 +23,15 @@ type poolInstruments struct {
 	dials   metric.Int64ObservableCounter
 	reuses  metric.Int64ObservableCounter
 	leaked  metric.Int64ObservableCounter
+
+	mu   sync.Mutex
+	seen map[string]protoSeen // guarded by mu; per pool key in Stats
 }
+
+// protoSeen records which protocols a pool key has had conns of, so
+// http.client.open_connections reports 0 for them when the conns are gone
+// (not a vanished series), and nothing for a protocol the key never spoke.
+type protoSeen struct{ h1, h2 bool }
 
 func newPoolInstruments(m metric.Meter) (*poolInstruments, error) {
 	var p poolInstruments
@@ -70,14 +79,26 @@ func (p *poolInstruments) all() []metric.Observable {
 // summed per attribute set before they are observed: an observer must see
 // each set once per collection.
 func (p *poolInstruments) observe(_ context.Context, o metric.Observer, st spool.Stats) {
+	p.mu.Lock() // collections by several readers may overlap
+	defer p.mu.Unlock()
+	for key := range p.seen {
+		if _, ok := st.Hosts[key]; !ok {
+			delete(p.seen, key)
+		}
+	}
 	var open, dialing, pending, streams, h2, closes, dials, reuses, leaked sums
 	for key, h := range st.Hosts {
 		org := parseKey(key)
 		h1Active, h1Idle, h2Active, h2Idle := splitByProtocol(h)
-		open.add(org.attrs(attrConnState.String("active"), attrProtocolVersion.String("1.1")), int64(h1Active))
-		open.add(org.attrs(attrConnState.String("idle"), attrProtocolVersion.String("1.1")), int64(h1Idle))
-		open.add(org.attrs(attrConnState.String("active"), attrProtocolVersion.String("2")), int64(h2Active))
-		open.add(org.attrs(attrConnState.String("idle"), attrProtocolVersion.String("2")), int64(h2Idle))
+		seen := p.sawLocked(key, h1Active+h1Idle > 0, h2Active+h2Idle > 0)
+		if seen.h1 {
+			open.add(org.attrs(attrConnState.String("active"), attrProtocolVersion.String("1.1")), int64(h1Active))
+			open.add(org.attrs(attrConnState.String("idle"), attrProtocolVersion.String("1.1")), int64(h1Idle))
+		}
+		if seen.h2 {
+			open.add(org.attrs(attrConnState.String("active"), attrProtocolVersion.String("2")), int64(h2Active))
+			open.add(org.attrs(attrConnState.String("idle"), attrProtocolVersion.String("2")), int64(h2Idle))
+		}
 		base := org.attrs()
 		dialing.add(base, int64(h.Dialing))
 		pending.add(base, int64(h.Waiting))
@@ -105,6 +126,18 @@ func (p *poolInstruments) observe(_ context.Context, o metric.Observer, st spool
 			o.ObserveFloat64(p.perConn, float64(streams[d].n)/float64(c.n), metric.WithAttributeSet(c.set))
 		}
 	}
+}
+
+// sawLocked adds what a key has now to what it had.
+func (p *poolInstruments) sawLocked(key string, h1, h2 bool) protoSeen {
+	if p.seen == nil {
+		p.seen = make(map[string]protoSeen)
+	}
+	s := p.seen[key]
+	s.h1 = s.h1 || h1
+	s.h2 = s.h2 || h2
+	p.seen[key] = s
+	return s
 }
 
 // splitByProtocol splits a key's active and idle conns into HTTP/1.1 and
