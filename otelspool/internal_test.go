@@ -94,3 +94,28 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+// TestInflightOverflow: past maxInflightSets, new host × method pairs share
+// the overflow counter, and a request's +1 and -1 land on the same one.
+func TestInflightOverflow(t *testing.T) {
+	var f inflight
+	target := func(i int) *spool.Target {
+		return &spool.Target{Key: fmt.Sprintf("http://h%d.test:80", i), Scheme: "http", Host: fmt.Sprintf("h%d.test", i), Port: 80}
+	}
+	for i := range maxInflightSets {
+		f.add(target(i), "GET", 1)
+	}
+	f.add(target(maxInflightSets), "GET", 1)
+	f.add(target(maxInflightSets+1), "POST", 1)
+	if got := len(f.m); got != maxInflightSets {
+		t.Fatalf("%d sets, want %d", got, maxInflightSets)
+	}
+	if got := f.overflow.n.Load(); got != 2 {
+		t.Fatalf("overflow %d, want 2", got)
+	}
+	f.add(target(maxInflightSets), "GET", -1)
+	f.add(target(0), "GET", -1)
+	if got, first := f.overflow.n.Load(), f.m[inflightKey{target(0).Key, "GET"}].n.Load(); got != 1 || first != 0 {
+		t.Fatalf("overflow %d, first %d; want 1, 0", got, first)
+	}
+}
