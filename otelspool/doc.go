@@ -1,2 +1,0 @@
-// Package otelspool reports a spool.Transport's pool through OpenTelemetry metrics.
-package otelspool
