@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -70,7 +69,9 @@ func publicReason(r pool.CloseReason) CloseReason {
 }
 
 // targetOf splits a pool key, "[proxy|]scheme://host:port", into a
-// Target. The strings are slices of the key: nothing is allocated.
+// Target. The strings are slices of the key: nothing is allocated. The
+// key is spool's own (route.go: canonicalAddr always has a port), so a
+// plain scan does; it runs per event.
 func targetOf(key pool.Key) Target {
 	k := string(key)
 	t := Target{Key: k}
@@ -82,9 +83,18 @@ func targetOf(key pool.Key) Target {
 		t.Scheme, origin = origin[:i], origin[i+3:]
 	}
 	t.Host = origin
-	if host, port, err := net.SplitHostPort(origin); err == nil {
-		t.Host = host
-		t.Port, _ = strconv.Atoi(port)
+	if i := strings.LastIndexByte(origin, ':'); i >= 0 && !strings.HasSuffix(origin, "]") {
+		t.Host = origin[:i]
+		for _, d := range origin[i+1:] {
+			if d < '0' || d > '9' {
+				t.Port = 0
+				break
+			}
+			t.Port = t.Port*10 + int(d-'0')
+		}
+	}
+	if len(t.Host) > 1 && t.Host[0] == '[' && t.Host[len(t.Host)-1] == ']' {
+		t.Host = t.Host[1 : len(t.Host)-1] // IPv6: server.address has no brackets
 	}
 	return t
 }

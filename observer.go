@@ -88,7 +88,7 @@ type DialEvent struct {
 	Target
 	Conn       uint64        // the new conn's ID (1, 2, … in the Transport); 0 when Err != nil
 	Proto      string        // ProtoHTTP1 or ProtoHTTP2; "" when Err != nil
-	TLS        bool          // the conn is TLS to the origin
+	TLS        bool          // the conn's socket speaks TLS (to the origin; to the proxy for http:// through an https proxy)
 	TLSResumed bool          // its handshake resumed a session (no full handshake)
 	Duration   time.Duration // DNS, connect, proxy and TLS: the whole dial
 	Err        error         // the dial failed (counted in Stats' DialErrors)
@@ -151,7 +151,7 @@ type BodyEvent struct {
 	Conn     uint64
 	Proto    string
 	Status   int
-	Bytes    int64         // body bytes read off the conn (before any decompression)
+	Bytes    int64         // body bytes the caller's Reads took off the conn or stream, before any decompression (an early Close's drain is not counted)
 	End      BodyEnd       // how it ended
 	Duration time.Duration // since RequestStarted
 	Err      error         // the read error for BodyError

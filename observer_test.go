@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/internal/testserver"
 	"github.com/spoolhttp/spool/internal/testutil"
 )
 
@@ -320,4 +321,47 @@ func TestObserverDialError(t *testing.T) {
 	}
 	rec.tr = tr
 	rec.expect(t, []string{"start GET", "response error #0"}, []string{"dial error"})
+}
+
+// The keep-alive race: the reused conn dies before any response byte, the
+// request is retried on a fresh conn (GotConn twice, the second a retry),
+// and there is still one Response. Then an upgrade: the conn leaves the
+// pool detached and no BodyDone comes.
+func TestObserverRetryAndUpgrade(t *testing.T) {
+	s := testserver.New(t, testserver.ResetOnReuse)
+	rec := &obsRecorder{}
+	tr := testutil.NewTransport(t, &spool.Transport{Observer: rec})
+	rec.tr = tr
+	for range 2 {
+		resp := get(t, tr, "GET", s.URL())
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	tr.CloseIdleConnections()
+	h1 := spool.ProtoHTTP1
+	rec.expect(t, []string{
+		"start GET", "got #1 " + h1 + " fresh queued", "response 200 " + h1 + " #1", "body eof 2 bytes status 200 #1",
+		"start GET", "got #1 " + h1 + " reused idle", "got #2 " + h1 + " fresh queued retry", "response 200 " + h1 + " #2", "body eof 2 bytes status 200 #2",
+	}, []string{
+		"dial #1 " + h1 + " tls=false resumed=false", "idle #1", "active #1", "close #1 broken idle=false requests=2",
+		"dial #2 " + h1 + " tls=false resumed=false", "idle #2", "close #2 evicted idle=true requests=1",
+	})
+
+	up := testserver.New(t, func(c *testserver.Conn, r *testserver.Request) {
+		c.Write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		c.Close()
+	})
+	rec2 := &obsRecorder{}
+	tr2 := testutil.NewTransport(t, &spool.Transport{Observer: rec2})
+	rec2.tr = tr2
+	req := testutil.NewRequest(t, "GET", up.URL(), nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	resp, err := tr2.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	rec2.expect(t, []string{"start GET", "got #1 " + h1 + " fresh queued", "response 101 " + h1 + " #1"},
+		[]string{"dial #1 " + h1 + " tls=false resumed=false", "close #1 detached idle=false requests=1"})
 }

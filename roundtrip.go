@@ -73,6 +73,9 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool, ro 
 	if err != nil {
 		return nil, err, false, false
 	}
+	if info.Queued {
+		st.noteWait(r, info)
+	}
 	if ro != nil {
 		st.gotConn(ro, r, pc, info)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoolhttp/spool/internal/dial"
@@ -37,7 +38,8 @@ type state struct {
 
 	secret [32]byte // keys the MAC of proxy passwords in pool keys
 
-	obs Observer // Transport.Observer; nil: no events are made
+	obs   Observer                // Transport.Observer; nil: no events are made
+	waits atomic.Pointer[waitLog] // the debug page's recent waits; nil until DebugHandler
 
 	routesMu sync.RWMutex
 	routes   map[routeID]*route // guarded by routesMu

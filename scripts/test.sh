@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 if [ -n "${CI:-}" ] || [ "${SPOOL_PEERS:-0}" = 1 ]; then
 	bash .ci/install-peers.sh
+	bash .ci/install-browser.sh # the debug page's Chromium test
 fi
 
 echo "== go vet"

@@ -46,6 +46,8 @@ Flags:
   --compare net/http   run the same load through net/http.Transport
                        afterwards and print both side by side
   --no-progress        no progress output
+  --debug-addr ADDR    serve the pool's live debug page (spool.DebugHandler)
+                       on ADDR, e.g. 127.0.0.1:6060, while the load runs
 
 Examples:
   spool bench
@@ -54,6 +56,7 @@ Examples:
   spool bench --rate 2000 -d 5s -c 128 http://127.0.0.1:8080/
   spool bench -m POST -H 'Content-Type: application/json' -b @req.json http://127.0.0.1:8080/api
   spool bench --compare net/http -n 20000
+  spool bench --debug-addr 127.0.0.1:6060 -d 60s http://127.0.0.1:8080/
 `
 
 // benchOpts is `spool bench`'s command line.
@@ -63,8 +66,9 @@ type benchOpts struct {
 	json       bool
 	compare    string
 	noProgress bool
-	embedded   bool // no URL: start the embedded server
-	threads    int  // GOMAXPROCS for the run; -1 (not given) leaves it alone
+	debugAddr  string // serve the debug page there during the run
+	embedded   bool   // no URL: start the embedded server
+	threads    int    // GOMAXPROCS for the run; -1 (not given) leaves it alone
 }
 
 func parseBench(args []string) (*benchOpts, error) {
@@ -95,6 +99,7 @@ func (o *benchOpts) flags(headers *headerFlag, body *string) *flag.FlagSet {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.StringVar(&o.compare, "compare", "", "")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "")
 	o.transport.register(fs)
 	return fs
 }
@@ -223,6 +228,13 @@ func bench(ctx context.Context, o *benchOpts, stdout, stderr io.Writer) (afterRu
 		fmt.Fprintf(info, "no URL: benchmarking the embedded server at %s (same process: its work counts in the client cost)\n", srv.URL)
 	}
 	tr := newTransport(o.transport)
+	if o.debugAddr != "" {
+		stop, err := serveDebugPage(o.debugAddr, tr, info)
+		if err != nil {
+			return afterRun{}, failure(stderr, "--debug-addr "+o.debugAddr, err)
+		}
+		defer stop()
+	}
 	res, after, err := measure(ctx, tr, o, stdout, srv, "spool")
 	if res == nil || (err == nil && res.Errors == res.Requests) {
 		return after, runFailed(stderr, o.cfg, res, err)

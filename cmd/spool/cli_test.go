@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -309,5 +310,89 @@ func TestBenchThreads(t *testing.T) {
 		if got := benchThreads(o, tc.procs, tc.envSet); got != tc.want {
 			t.Errorf("%q with %d procs (GOMAXPROCS set: %v): %d threads, want %d", tc.args, tc.procs, tc.envSet, got, tc.want)
 		}
+	}
+}
+
+// lockedBuffer is a Writer the test reads while the command writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// --debug-addr serves the debug page while the load runs: the JSON shows
+// the request held in flight, and the page is gone once the run ends.
+func TestBenchDebugAddr(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	var stdout, stderr lockedBuffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run([]string{"bench", "-n", "1", "-c", "1", "--no-progress", "--debug-addr", "127.0.0.1:0", srv.URL}, &stdout, &stderr)
+	}()
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+	var page string
+	deadline := time.Now().Add(10 * time.Second)
+	for page == "" {
+		if _, rest, ok := strings.Cut(stdout.String(), "debug page: "); ok {
+			page, _, _ = strings.Cut(rest, " ")
+		} else if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("no debug page announced: stdout %q stderr %q", stdout.String(), stderr.String())
+		} else {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	var snap struct {
+		Hosts map[string]struct {
+			Active   int   `json:"active"`
+			Requests int64 `json:"requests"`
+		} `json:"hosts"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); snap.Hosts[srv.URL].Active != 1; {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("the page never showed the request in flight: %+v", snap)
+		}
+		resp, err := c.Get(page + "?format=json")
+		if err != nil {
+			close(release)
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&snap)
+		resp.Body.Close()
+	}
+	resp, err := c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "<title>spool pool</title>") || !strings.Contains(string(body), srv.URL) {
+		t.Errorf("the page does not show the host: %s", body)
+	}
+	close(release)
+	if code := <-exit; code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if resp, err := c.Get(page); err == nil {
+		resp.Body.Close()
+		t.Fatal("the debug page is still served after the run")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spoolhttp/spool"
 )
@@ -146,6 +147,31 @@ func newNetHTTP(o transportOpts) *http.Transport {
 		Proxy:               proxy,
 	}
 }
+
+// serveDebugPage serves spool.DebugHandler for rt on addr until stop,
+// and says where.
+func serveDebugPage(addr string, rt http.RoundTripper, info io.Writer) (stop func(), err error) {
+	tr, ok := rt.(*spool.Transport)
+	if !ok {
+		return nil, errors.New("the debug page needs spool's Transport")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: spool.DebugHandler(tr), ReadHeaderTimeout: debugReadHeaderTimeout}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	fmt.Fprintf(info, "debug page: http://%s/ (while the load runs)\n", ln.Addr())
+	return func() { srv.Close(); <-done }, nil
+}
+
+// debugReadHeaderTimeout keeps a stalled client of the debug page from
+// holding a conn for the whole run.
+const debugReadHeaderTimeout = 10 * time.Second
 
 func closeIdle(rt http.RoundTripper) {
 	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
