@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spoolhttp/spool"
+	"github.com/spoolhttp/spool/otelspool"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -156,4 +158,46 @@ func kind(a metricdata.Aggregation) string {
 		return "gauge"
 	}
 	return fmt.Sprintf("%T", a)
+}
+
+// TestStop: after stop, the pool instruments are no longer observed and
+// events are dropped; the Transport keeps working.
+func TestStop(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(hello))
+	defer ts.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	tr := &spool.Transport{}
+	defer tr.Close()
+	stop, err := otelspool.Instrument(tr, mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{tr: tr, reader: reader}
+	c := &http.Client{Transport: tr}
+	get(t, c, ts.URL)
+	if n := len(ints(t, h.collect(t), "http.client.open_connections")); n == 0 {
+		t.Fatal("no open_connections before stop")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil { // a second stop is a no-op
+		t.Fatal(err)
+	}
+	get(t, c, ts.URL)
+	ms := h.collect(t)
+	if _, ok := ms["http.client.open_connections"]; ok {
+		t.Error("open_connections still observed after stop")
+	}
+	reqs := hists(t, ms, "http.client.request.duration")
+	if len(reqs) != 1 {
+		t.Fatalf("request.duration %v, want the one point from before stop", reqs)
+	}
+	for _, p := range reqs {
+		if p.count != 1 {
+			t.Errorf("request.duration count %d after stop, want the 1 from before", p.count)
+		}
+	}
 }
