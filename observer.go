@@ -18,11 +18,13 @@ import "time"
 // RequestStarted, one GotConn per attempt (a transparent retry makes two),
 // one Response, and, when Response had no error, one BodyDone (not for 101
 // Switching Protocols, whose conn leaves the pool: ConnClosed with
-// CloseDetached). The events of one conn are ConnOpened (Dialed with a nil
-// Err), ConnState transitions and one ConnClosed. Events of different
-// goroutines come in no particular order, so a conn's "went idle" may be
-// seen after its "taken from idle": counts kept as sums of +1/-1 (open
-// conns by state, active requests) are exact once the goroutines are done.
+// CloseDetached). The events of one conn are Dialed (with a nil Err),
+// ConnState transitions and one ConnClosed; Dialed comes before the others
+// (and a failed dial's Dialed before its request's Response). Beyond that,
+// events of different goroutines come in no particular order, so a conn's
+// "went idle" may be seen after its "taken from idle": counts kept as sums
+// of +1/-1 (open conns by state, active requests) are exact once the
+// goroutines are done.
 //
 // Embed NopObserver to implement only some methods and stay compatible
 // when methods are added.

@@ -5,7 +5,8 @@ import "time"
 // Events receives the pool's events: after Pool.mu is released, on the
 // goroutine that caused them (a Get, a Put, a dial's goroutine, the idle
 // timer). Each is recorded where the pool counts it in HostStats, so Stats
-// and the events agree. c is the conn (a Conn of the pool's type); key is
+// and the events agree; Dialed is emitted as the dial ends, before its
+// conn is tracked, so it comes before every other event of that conn. c is the conn (a Conn of the pool's type); key is
 // its key. Config.Events nil records nothing.
 type Events interface {
 	// Dialed: a dial ended; err nil: conn c, numbered id, is tracked (and
@@ -29,8 +30,7 @@ type CloseEvent struct {
 type eventKind uint8
 
 const (
-	evDialed eventKind = iota
-	evClosed
+	evClosed eventKind = iota
 	evIdle
 )
 
@@ -40,8 +40,6 @@ type event struct {
 	idle  bool
 	key   Key
 	c     Conn
-	d     time.Duration
-	err   error
 	close CloseEvent // evClosed; its ID is the conn's for every kind
 }
 
@@ -101,8 +99,6 @@ func (b *closeBatch[C]) close() {
 
 func (b *closeBatch[C]) emit(e *event) {
 	switch e.kind {
-	case evDialed:
-		b.ev.Dialed(e.key, e.c, e.close.ID, e.d, e.err)
 	case evClosed:
 		b.ev.Closed(e.key, e.c, e.close)
 	case evIdle:
@@ -130,20 +126,5 @@ func (p *Pool[C]) closedLocked(e *entry[C], why CloseReason, wasIdle bool, b *cl
 func (p *Pool[C]) idleLocked(e *entry[C], idle bool, b *closeBatch[C]) {
 	if b.ev != nil {
 		b.record(event{kind: evIdle, key: e.h.key, c: e.c, idle: idle, close: CloseEvent{ID: e.id}})
-	}
-}
-
-// dialedLocked records a dial that made e.
-func (p *Pool[C]) dialedLocked(e *entry[C], d *dialing[C], b *closeBatch[C]) {
-	if b.ev != nil {
-		b.record(event{kind: evDialed, key: e.h.key, c: e.c, d: e.created.Sub(d.start), close: CloseEvent{ID: e.id}})
-	}
-}
-
-// dialFailedLocked records a failed dial (DialErrors is counted with it).
-func (p *Pool[C]) dialFailedLocked(h *host[C], d *dialing[C], err error, b *closeBatch[C]) {
-	h.rec.s.DialErrors++
-	if b.ev != nil {
-		b.record(event{kind: evDialed, key: h.key, d: time.Since(d.start), err: err})
 	}
 }

@@ -48,6 +48,15 @@ func (p *Pool[C]) startDialLocked(h *host[C], w *waiter[C]) {
 // dial, if it still waits; a conn serves its owner first, then every other
 // waiter it has room for, then lands idle.
 func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
+	var id uint64
+	if err == nil {
+		id = p.lastID.Add(1)
+	}
+	if ev := p.cfg.Events; ev != nil {
+		// Before the conn is tracked, so its Dialed comes before any other
+		// event of it (and a failed dial's before its waiter's error).
+		ev.Dialed(h.key, c, id, time.Since(d.start), err)
+	}
 	b := p.batch()
 	p.mu.Lock()
 	now := time.Now()
@@ -60,17 +69,14 @@ func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
 	}
 	switch {
 	case err != nil:
-		p.dialFailedLocked(h, d, err, &b)
+		h.rec.s.DialErrors++
 		if w != nil {
 			p.failLocked(w, err, now)
 		}
 	case p.closed:
-		e := p.trackLocked(h, c, now)
-		p.dialedLocked(e, d, &b)
-		p.removeLocked(e, ReasonPoolClosed, &b)
+		p.removeLocked(p.trackLocked(h, c, id, now), ReasonPoolClosed, &b)
 	default:
-		e := p.trackLocked(h, c, now)
-		p.dialedLocked(e, d, &b)
+		e := p.trackLocked(h, c, id, now)
 		h.multiplexed = c.Available() > 1
 		h.rec.mux, h.rec.known = h.multiplexed, true
 		if w != nil && !w.done && c.Reserve() == nil {

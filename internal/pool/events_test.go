@@ -63,6 +63,24 @@ func (r *recorder) Idle(key Key, c Conn, id uint64, idle bool) {
 	r.log("active %s #%d", key, id)
 }
 
+// diff lists where the recorder's sums and s disagree.
+func (r *recorder) diff(s HostStats) (diffs []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dials != s.Dials || r.errs != s.DialErrors {
+		diffs = append(diffs, fmt.Sprintf("events: %d dials, %d errors; stats %d, %d", r.dials, r.errs, s.Dials, s.DialErrors))
+	}
+	for why := range NumReasons {
+		if r.closes[why] != s.Closes[why] {
+			diffs = append(diffs, fmt.Sprintf("closes %s: events %d, stats %d", why, r.closes[why], s.Closes[why]))
+		}
+	}
+	if r.open != s.Active+s.Idle || r.idle != s.Idle {
+		diffs = append(diffs, fmt.Sprintf("events: %d open, %d idle; stats %d active, %d idle", r.open, r.idle, s.Active, s.Idle))
+	}
+	return diffs
+}
+
 func (r *recorder) take() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -71,8 +89,11 @@ func (r *recorder) take() []string {
 	return l
 }
 
+// expectLines, inside a synctest bubble, waits for the bubble's other
+// goroutines (a dial's emits after its Get returned) and compares.
 func expectLines(t *testing.T, r *recorder, want ...string) {
 	t.Helper()
+	synctest.Wait()
 	got := r.take()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
@@ -151,21 +172,18 @@ func TestEventsAgreeWithStats(t *testing.T) {
 			}
 		}
 	}
+	// check compares once the dial goroutines have emitted what they
+	// counted (a Get returns before its dial's goroutine flushes).
 	check := func() {
 		t.Helper()
-		s := p.Stats().Total
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.dials != s.Dials || r.errs != s.DialErrors {
-			t.Errorf("events: %d dials, %d errors; stats %d, %d", r.dials, r.errs, s.Dials, s.DialErrors)
-		}
-		for why := range NumReasons {
-			if r.closes[why] != s.Closes[why] {
-				t.Errorf("closes %s: events %d, stats %d", why, r.closes[why], s.Closes[why])
+		var diffs []string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			if diffs = r.diff(p.Stats().Total); diffs == nil || time.Now().After(deadline) {
+				break
 			}
 		}
-		if r.open != s.Active+s.Idle || r.idle != s.Idle {
-			t.Errorf("events: %d open, %d idle; stats %d active, %d idle", r.open, r.idle, s.Active, s.Idle)
+		for _, d := range diffs {
+			t.Error(d)
 		}
 	}
 	check()
@@ -176,6 +194,8 @@ func TestEventsAgreeWithStats(t *testing.T) {
 	check()
 	p.Close()
 	check()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.dials < 10 || r.closes[ReasonCloseIdle] == 0 || r.closes[ReasonMaxRequests] == 0 || r.errs == 0 {
 		t.Fatalf("the traffic missed a case: %d dials, %d errors, closes %v", r.dials, r.errs, r.closes)
 	}

@@ -15,6 +15,7 @@ package pool
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -117,7 +118,7 @@ type Pool[C Conn] struct {
 	timer   *time.Timer        // guarded by mu; the one idle-expiry timer, nil until first armed
 	timerAt time.Time          // guarded by mu; when timer fires; zero when not armed
 	lifeMin time.Time          // guarded by mu; earliest created+MaxLifetime among idle conns (may be early, never late); zero if none
-	lastID  uint64             // guarded by mu; the last conn ID given out
+	lastID  atomic.Uint64      // the last conn ID given out (at the end of its dial, before the lock)
 }
 
 // host is the live state of one key. It is dropped when it has no conns, no

@@ -185,12 +185,11 @@ func (p *Pool[C]) unidleLocked(e *entry[C]) {
 }
 
 // trackLocked starts owning a freshly dialed conn of h.
-func (p *Pool[C]) trackLocked(h *host[C], c C, now time.Time) *entry[C] {
+func (p *Pool[C]) trackLocked(h *host[C], c C, id uint64, now time.Time) *entry[C] {
 	// Only a conn that can carry more than one request when fresh is ever
 	// shared; an HTTP/1 conn's Available() changes outside the lock when its
 	// exchange ends, before its Put, and must not look like room.
-	p.lastID++
-	e := &entry[C]{c: c, h: h, created: now, id: p.lastID, mux: c.Available() > 1}
+	e := &entry[C]{c: c, h: h, created: now, id: id, mux: c.Available() > 1}
 	p.conns[Conn(c)] = e
 	h.nconns++
 	return e
