@@ -73,6 +73,9 @@ func TestTrafficExact(t *testing.T) {
 }
 
 func trafficExact(t *testing.T, m mode) {
+	if !m.h2 {
+		skipCoreRace(t)
+	}
 	var n testnet.Network
 	serve(t, &n)
 	h := instrument(t, m.transport(&n))

@@ -24,6 +24,7 @@ import (
 // counts waits however they ended, but none in the wait histogram, which
 // has the waits that got a conn).
 func TestCollectorGoldenExact(t *testing.T) {
+	skipCoreRace(t)
 	synctest.Test(t, func(t *testing.T) {
 		var n testnet.Network
 		l, err := n.Listen("api.test:80")
