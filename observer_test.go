@@ -365,3 +365,29 @@ func TestObserverRetryAndUpgrade(t *testing.T) {
 	rec2.expect(t, []string{"start GET", "got #1 " + h1 + " fresh queued", "response 101 " + h1 + " #1"},
 		[]string{"dial #1 " + h1 + " tls=false resumed=false", "close #1 detached idle=false requests=1"})
 }
+
+// A second dial after CloseIdleConnections resumes the TLS session (spool
+// keeps its own session cache): Dialed says so.
+func TestObserverTLSResumed(t *testing.T) {
+	observed(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hi")
+	}, func(t *testing.T, s *modeServer, rec *obsRecorder, proto string, tlsOn bool) {
+		if !tlsOn {
+			t.Skip("no TLS in this mode")
+		}
+		for range 2 {
+			resp := get(t, s.tr, "GET", s.URL)
+			io.ReadAll(resp.Body)
+			resp.Body.Close()
+			s.tr.CloseIdleConnections()
+		}
+		body := func(n int) []string {
+			id := strconv.Itoa(n)
+			return []string{"start GET", "got #" + id + " " + proto + " fresh queued", "response 200 " + proto + " #" + id, "body eof 2 bytes status 200 #" + id}
+		}
+		rec.expect(t, append(body(1), body(2)...), []string{
+			"dial #1 " + proto + " tls=true resumed=false", "idle #1", "close #1 evicted idle=true requests=1",
+			"dial #2 " + proto + " tls=true resumed=true", "idle #2", "close #2 evicted idle=true requests=1",
+		})
+	})
+}
