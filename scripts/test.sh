@@ -33,6 +33,15 @@ echo "$out" | grep -E '^--- |allocations per'
 echo "== conformance: net/http's client tests against spool"
 SPOOL_CONFORMANCE=1 go test -count=1 -timeout 30m -run '^TestConformance$' -v ./conformance
 
+# The metrics modules have their own go.mod (their OpenTelemetry and
+# Prometheus dependencies stay out of the core's).
+for mod in otelspool promspool; do
+	if [ -f "$mod/go.mod" ]; then
+		echo "== $mod module (vet + tests)"
+		(cd "$mod" && go vet ./... && go test -race -count=1 ./...)
+	fi
+done
+
 if [ -f bench/go.mod ]; then
 	echo "== bench module (vet + tests)"
 	(cd bench && go vet ./... && go test -count=1 ./...)
