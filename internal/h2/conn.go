@@ -42,6 +42,12 @@ type Conn struct {
 	// root's route, to count a leaked body under its host).
 	Owner any
 
+	// wakes recycles the streams' wake channels within this conn only: a
+	// channel made inside a testing/synctest bubble belongs to it, and one
+	// handed to another bubble's conn through a global pool crashes the
+	// program ("select on synctest channel from outside bubble").
+	wakes sync.Pool
+
 	wq   writeQueue
 	henc *hpack.Encoder // guarded by wq.mu
 	hbuf bytes.Buffer   // guarded by wq.mu: the encoder's output

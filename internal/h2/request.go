@@ -62,7 +62,7 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 
 func (c *Conn) newStream(req *http.Request, o *Options) *stream {
 	s := &stream{c: c, ctx: req.Context(), req: req, isHead: req.Method == http.MethodHead,
-		wake: wakePool.Get().(chan struct{}), remain: -1}
+		wake: c.getWake(), remain: -1}
 	if o != nil && o.Trace != nil {
 		s.trace = o.Trace
 	} else {

@@ -36,7 +36,7 @@ type stream struct {
 	finished     atomic.Bool // the slot is freed
 	bodyClosed   atomic.Bool // req.Body was closed
 	noSlot       bool        // caller only: holdSlot found none; nothing to give back
-	wakeBack     bool        // caller only: wake went back to wakePool
+	wakeBack     bool        // caller only: wake went back to the conn's pool
 	// rstMark: the reader reset the stream for a stream error; the caller
 	// waits until the RST_STREAM is written before it reports the error, so
 	// a program that exits on it does not take the frame with it.
@@ -71,12 +71,17 @@ type stream struct {
 	gotFirstByte bool
 }
 
-// wakePool recycles the streams' wake channels. A channel goes back only
-// when its stream's caller will wait on it no more (RoundTrip returned
-// without a body, or a Read saw the end); a late notify from the reader
-// then leaves a token in another stream's channel, a spurious wakeup its
-// wait loops tolerate (each re-checks the state it waits for).
-var wakePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
+// A stream's wake channel comes from its conn's pool (Conn.wakes) and goes
+// back only when its stream's caller will wait on it no more (RoundTrip
+// returned without a body, or a Read saw the end); a late notify from the
+// reader then leaves a token in another stream's channel, a spurious
+// wakeup its wait loops tolerate (each re-checks the state it waits for).
+func (c *Conn) getWake() chan struct{} {
+	if w, ok := c.wakes.Get().(chan struct{}); ok {
+		return w
+	}
+	return make(chan struct{}, 1)
+}
 
 // releaseWake gives the wake channel back, once; only the goroutine that
 // waits on it (the caller) calls it.
@@ -89,7 +94,7 @@ func (s *stream) releaseWake() {
 	case <-s.wake:
 	default:
 	}
-	wakePool.Put(s.wake)
+	s.c.wakes.Put(s.wake)
 }
 
 // notify wakes the stream's waiter, if any; never blocks.
