@@ -51,10 +51,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		// The Transport doc comment states this rule.
 		if req2, ok := rewind(req); ok {
 			cur = req2
-			// The keep-alive race wants a fresh conn; an HTTP/2 stream
-			// never sent or refused may go to any (the conn is shared and
-			// healthy, and a fresh dial at MaxConnsPerHost would evict one).
-			resp, err, _, reached = st.try(req2, r, &o, !o.H2, ro)
+			resp, err, _, reached = st.try(req2, r, &o, true, ro)
 			if err == nil {
 				resp.Request = req
 			}
@@ -72,13 +69,24 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// try runs one attempt. retry reports the keep-alive race (a conn from
-// the idle list lost before any response byte) that the Transport doc
-// allows to retry; reached, that a conn took the request (and closed its
-// body).
-func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool, ro *reqObs) (resp *http.Response, err error, retry, reached bool) {
+// try runs one attempt; replay says it is the one retry of the first,
+// whose request the pool has counted already (Stats.Requests counts the
+// caller's requests, once each). retry reports the keep-alive race (a conn
+// from the idle list lost before any response byte) or an HTTP/2 stream
+// the server did not process, which the Transport doc allows to retry;
+// reached, that a conn took the request (and closed its body).
+func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro *reqObs) (resp *http.Response, err error, retry, reached bool) {
 	traceGetConn(o.Trace, r.addr)
-	pc, info, err := st.pool.Get(req.Context(), r.key, r.dial, fresh)
+	var pc pool.Conn
+	var info pool.GetInfo
+	if replay {
+		// The keep-alive race wants a fresh conn; an HTTP/2 stream never
+		// sent or refused may go to any (the conn is shared and healthy,
+		// and a fresh dial at MaxConnsPerHost would evict one).
+		pc, info, err = st.pool.Retry(req.Context(), r.key, r.dial, !o.H2)
+	} else {
+		pc, info, err = st.pool.Get(req.Context(), r.key, r.dial, false)
+	}
 	if err != nil {
 		return nil, err, false, false
 	}
