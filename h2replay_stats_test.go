@@ -2,9 +2,11 @@ package spool_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,22 +18,22 @@ import (
 )
 
 // refusingH2Server is a scripted h2c server (x/net's Framer on the server
-// side): it refuses every odd-numbered request's stream with
-// REFUSED_STREAM (RFC 9113 §8.7: not processed) and answers the others
-// 200 "ok". served counts the answered streams.
+// side): it refuses run streams in a row with REFUSED_STREAM (RFC 9113
+// §8.7: not processed), then answers one 200 "ok", and so on.
 type refusingH2Server struct {
+	run     int
 	ln      net.Listener
 	served  atomic.Int64
 	refused atomic.Int64
 	wg      sync.WaitGroup
 }
 
-func newRefusingH2Server(t *testing.T) *refusingH2Server {
+func newRefusingH2Server(t *testing.T, run int) *refusingH2Server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &refusingH2Server{ln: ln}
+	s := &refusingH2Server{ln: ln, run: run}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -78,7 +80,7 @@ func (s *refusingH2Server) serve(nc net.Conn) {
 			}
 		case *http2.MetaHeadersFrame:
 			n++
-			if n%2 == 1 {
+			if n%(s.run+1) != 0 {
 				s.refused.Add(1)
 				fr.WriteRSTStream(f.StreamID, http2.ErrCodeRefusedStream)
 				continue
@@ -95,33 +97,61 @@ func (s *refusingH2Server) serve(nc net.Conn) {
 
 // TestH2ReplayCountedOnce: a stream refused with REFUSED_STREAM is replayed
 // (the server did not process it), and Stats.Requests still counts the
-// requests the caller made, once each: the replay is not a new request.
+// requests the caller made, once each: a replay is not a new request.
 func TestH2ReplayCountedOnce(t *testing.T) {
-	s := newRefusingH2Server(t)
+	for _, run := range []int{1, 3} {
+		t.Run(strconv.Itoa(run), func(t *testing.T) {
+			s := newRefusingH2Server(t, run)
+			tr := h2cTransport()
+			defer tr.CloseIdleConnections()
+			const n = 10
+			for i := range n {
+				resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://"+s.ln.Addr().String()+"/", nil))
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(b) != "ok" {
+					t.Fatalf("request %d: body %q, %v", i, b, err)
+				}
+			}
+			st := tr.Stats()
+			if s.refused.Load() != int64(n*run) || s.served.Load() != n {
+				t.Fatalf("server refused %d and served %d streams, want %d and %d", s.refused.Load(), s.served.Load(), n*run, n)
+			}
+			if st.Total.Requests != n {
+				t.Fatalf("Stats.Requests = %d after %d requests, each replayed %d times after REFUSED_STREAM; want %d", st.Total.Requests, n, run, n)
+			}
+			if st.H2.NotProcessed != uint64(n*run) || st.Total.Dials != 1 {
+				t.Fatalf("H2.NotProcessed %d, dials %d: want %d replays on the one conn", st.H2.NotProcessed, st.Total.Dials, n*run)
+			}
+		})
+	}
+}
+
+// TestH2ReplayBounded: a server that refuses every stream gets the request
+// 1+maxH2Replays (7) times, as net/http's HTTP/2, then the caller gets the
+// refusal, a typed StreamError.
+func TestH2ReplayBounded(t *testing.T) {
+	s := newRefusingH2Server(t, 1<<30)
+	tr := h2cTransport()
+	defer tr.CloseIdleConnections()
+	_, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://"+s.ln.Addr().String()+"/", nil))
+	var se http2.StreamError
+	if !errors.As(err, &se) || se.Code != http2.ErrCodeRefusedStream {
+		t.Fatalf("err %v, want the REFUSED_STREAM StreamError", err)
+	}
+	if got := s.refused.Load(); got != 7 {
+		t.Fatalf("server refused %d streams, want 7 (the request and 6 replays)", got)
+	}
+	if st := tr.Stats(); st.Total.Requests != 1 {
+		t.Fatalf("Stats.Requests = %d, want 1", st.Total.Requests)
+	}
+}
+
+func h2cTransport() *spool.Transport {
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
-	tr := &spool.Transport{Protocols: p}
-	defer tr.CloseIdleConnections()
-	const n = 10
-	for i := range n {
-		resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", "http://"+s.ln.Addr().String()+"/", nil))
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || string(b) != "ok" {
-			t.Fatalf("request %d: body %q, %v", i, b, err)
-		}
-	}
-	st := tr.Stats()
-	if s.refused.Load() != n || s.served.Load() != n {
-		t.Fatalf("server refused %d and served %d streams, want %d each (every request replayed once)", s.refused.Load(), s.served.Load(), n)
-	}
-	if st.Total.Requests != n {
-		t.Fatalf("Stats.Requests = %d after %d requests, each replayed once after REFUSED_STREAM; want %d", st.Total.Requests, n, n)
-	}
-	if st.H2.NotProcessed != n || st.Total.Dials != 1 {
-		t.Fatalf("H2.NotProcessed %d, dials %d: want %d replays on the one conn", st.H2.NotProcessed, st.Total.Dials, n)
-	}
+	return &spool.Transport{Protocols: p}
 }

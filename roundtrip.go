@@ -47,14 +47,16 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err, retry, reached := st.try(req, r, &o, false, ro)
 	cur := req // the request whose body is still ours to close
-	if retry {
-		// The Transport doc comment states this rule.
-		if req2, ok := rewind(req); ok {
-			cur = req2
-			resp, err, _, reached = st.try(req2, r, &o, true, ro)
-			if err == nil {
-				resp.Request = req
-			}
+	// The Transport doc comment states this rule.
+	for n := 0; retry && n < maxReplays(o.H2); n++ {
+		req2, ok := rewind(req)
+		if !ok {
+			break
+		}
+		cur = req2
+		resp, err, retry, reached = st.try(req2, r, &o, true, ro)
+		if err == nil {
+			resp.Request = req
 		}
 	}
 	if ro != nil {
@@ -67,6 +69,22 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// maxH2Replays bounds the replays of an HTTP/2 request the server did not
+// process (net/http's HTTP/2 retries such a request 6 times): a replay can
+// land on a conn that a GOAWAY drains in turn (a server that says
+// Connection: close often, nginx's keepalive_requests under load), and
+// each GOAWAY is the server making progress, so once is not enough; the
+// bound stops a server that refuses everything. HTTP/1's keep-alive race
+// is retried once.
+const maxH2Replays = 6
+
+func maxReplays(h2 bool) int {
+	if h2 {
+		return maxH2Replays
+	}
+	return 1
 }
 
 // try runs one attempt; replay says it is the one retry of the first,
