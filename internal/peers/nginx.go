@@ -27,6 +27,10 @@ import (
 //	/headers      echoes method, Host, User-Agent, Accept-Encoding and
 //	              Content-Length of the request, one "name=value" a line
 //	/status/N     status N with nginx's body, N in 204 400 403 404 500 502 503
+//	/trailer      200 "trailer body" with the trailer X-Trailer: done
+//	              (add_trailer: HTTP/2 and chunked HTTP/1.1 only)
+//	/upload       with NginxOptions.Upstream: nginx reads the whole request
+//	              body, then proxies the request to http://Upstream/upload
 //
 // Request bodies up to 64 MiB are accepted and discarded by the locations
 // that answer with `return` (/, /headers, /status/N); nginx answers before
@@ -47,6 +51,10 @@ type NginxOptions struct {
 	KeepaliveRequests int    // requests per connection; 0 → 100
 	KeepaliveTimeout  string // idle connection lifetime, nginx syntax; "" → "75s"
 	HTTP2             bool   // offer h2 by ALPN on the TLS listener
+	// H2MaxConcurrentStreams is http2_max_concurrent_streams; 0 → nginx's 128.
+	H2MaxConcurrentStreams int
+	// Upstream (host:port) is where /upload proxies to; "" → no /upload.
+	Upstream string
 }
 
 // AccessEntry is one line of the access log: which server-side connection
@@ -229,6 +237,9 @@ func nginxConf(n *Nginx, opt NginxOptions, certs certFiles) string {
 	default:
 		p("    listen %s ssl;", n.HTTPSAddr)
 	}
+	if opt.H2MaxConcurrentStreams > 0 {
+		p("    http2_max_concurrent_streams %d;", opt.H2MaxConcurrentStreams)
+	}
 	p("    root %s/www;", d)
 	p(`    location / { default_type text/plain; return 200 "hello, world"; }`)
 	p("    location = /big { alias %s/www/big.bin; }", d)
@@ -240,6 +251,10 @@ func nginxConf(n *Nginx, opt NginxOptions, certs certFiles) string {
 	p(`    location = /headers { default_type text/plain; return 200 "method=$request_method\n` +
 		`host=$http_host\nuser-agent=$http_user_agent\naccept-encoding=$http_accept_encoding\n` +
 		`content-length=$http_content_length\n"; }`)
+	p(`    location = /trailer { default_type text/plain; add_trailer X-Trailer done; return 200 "trailer body"; }`)
+	if opt.Upstream != "" {
+		p("    location = /upload { proxy_pass http://%s; }", opt.Upstream)
+	}
 	for _, code := range nginxStatuses {
 		p("    location = /status/%d { return %d; }", code, code)
 	}
