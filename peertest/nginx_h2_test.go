@@ -267,3 +267,61 @@ func TestNginxH2GoAwayReplay(t *testing.T) {
 		t.Fatalf("nginx logged %d requests, want %d (unprocessed streams are not in its log)", len(log), total)
 	}
 }
+
+// An nginx reload (SIGHUP) while 8 workers keep one HTTP/2 conn busy: the
+// old worker sends GOAWAY, finishes the streams it took and closes; the
+// others go on a new conn to a new worker. No request fails.
+func TestNginxH2ReloadGoAway(t *testing.T) {
+	n := peers.StartNginx(t, peers.NginxOptions{HTTP2: true, KeepaliveRequests: 100000})
+	tr := h2Transport(n)
+	defer tr.Close()
+	c := client(tr)
+	var done atomic.Int64
+	var failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b, _, err := get(c, n.TLSURL("/"))
+				if err != nil || string(b) != "hello, world" {
+					if failed.Add(1) <= 5 {
+						t.Errorf("error to the caller: %q, %v", b, err)
+					}
+				}
+				done.Add(1)
+			}
+		})
+	}
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				close(stop)
+				wg.Wait()
+				t.Fatalf("no %s within 10 s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor("requests", func() bool { return done.Load() >= 200 })
+	n.Reload(t)
+	waitFor("GOAWAY", func() bool { return tr.Stats().H2.GoAways >= 1 })
+	mark := done.Load()
+	waitFor("requests after the GOAWAY", func() bool { return done.Load() >= mark+200 })
+	close(stop)
+	wg.Wait()
+	st := tr.Stats()
+	t.Logf("%d requests: dials %d, GOAWAYs %d, replayed %d", done.Load(), st.Total.Dials, st.H2.GoAways, st.H2.NotProcessed)
+	if failed.Load() > 0 {
+		t.Fatalf("%d requests failed across the reload", failed.Load())
+	}
+	if st.Total.Dials < 2 || st.Total.Requests != done.Load() {
+		t.Fatalf("dials %d, Stats.Requests %d for %d requests: want a second conn, each request counted once", st.Total.Dials, st.Total.Requests, done.Load())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -121,6 +122,16 @@ func (n *Nginx) TLSConfig() *tls.Config { return clientTLS(n.CertPool) }
 // Stop stops nginx before the end of the test (to prove what a client does
 // with pooled connections to a server that went away). Cleanup calls it too.
 func (n *Nginx) Stop() { n.proc.stop() }
+
+// Reload asks nginx's master to reload its config (SIGHUP): new workers
+// take new connections, the old ones finish their requests and close
+// theirs, on HTTP/2 with a GOAWAY.
+func (n *Nginx) Reload(t testing.TB) {
+	t.Helper()
+	if err := n.proc.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatalf("peers: nginx reload: %v", err)
+	}
+}
 
 // AccessLog returns the access log so far. nginx writes a line just after it
 // sends the response, so a client can read a response before its line is
