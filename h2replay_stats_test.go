@@ -85,12 +85,12 @@ func (s *refusingH2Server) serve(nc net.Conn) {
 				fr.WriteRSTStream(f.StreamID, http2.ErrCodeRefusedStream)
 				continue
 			}
+			s.served.Add(1) // before the answer, which the test may read at once
 			hbuf.Reset()
 			henc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
 			henc.WriteField(hpack.HeaderField{Name: "content-length", Value: "2"})
 			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hbuf.Bytes(), EndHeaders: true})
 			fr.WriteData(f.StreamID, true, []byte("ok"))
-			s.served.Add(1)
 		}
 	}
 }
