@@ -253,9 +253,6 @@ func tunnelEcho(t *testing.T, tr http.RoundTripper, url string, cancel chan stru
 func TestRequestCancelChannelTunnel(t *testing.T) {
 	forEachMode(t, echoTunnel, nil, func(t *testing.T, s *modeServer) {
 		if err := tunnelEcho(t, s.tr, s.URL, nil); err != nil {
-			if protoOf(t) == 2 {
-				t.Skipf("this HTTP/2 engine has no CONNECT tunnel: %v", err)
-			}
 			t.Fatalf("without a Cancel channel: %v", err)
 		}
 		if err := tunnelEcho(t, s.tr, s.URL, make(chan struct{})); err != nil {

@@ -47,17 +47,16 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err, retry, reached := st.try(req, r, &o, false, ro)
 	cur := req // the request whose body is still ours to close
-	if retry {
-		// The Transport doc comment states this rule.
-		if req2, ok := rewind(req); ok {
-			cur = req2
-			// The keep-alive race wants a fresh conn; an HTTP/2 stream
-			// never sent or refused may go to any (the conn is shared and
-			// healthy, and a fresh dial at MaxConnsPerHost would evict one).
-			resp, err, _, reached = st.try(req2, r, &o, !o.H2, ro)
-			if err == nil {
-				resp.Request = req
-			}
+	// The Transport doc comment states this rule.
+	for n := 0; retry && n < maxReplays(o.H2); n++ {
+		req2, ok := rewind(req)
+		if !ok {
+			break
+		}
+		cur = req2
+		resp, err, retry, reached = st.try(req2, r, &o, true, ro)
+		if err == nil {
+			resp.Request = req
 		}
 	}
 	if ro != nil {
@@ -72,13 +71,40 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// try runs one attempt. retry reports the keep-alive race (a conn from
-// the idle list lost before any response byte) that the Transport doc
-// allows to retry; reached, that a conn took the request (and closed its
-// body).
-func (st *state) try(req *http.Request, r *route, o *h1.Options, fresh bool, ro *reqObs) (resp *http.Response, err error, retry, reached bool) {
+// maxH2Replays bounds the replays of an HTTP/2 request the server did not
+// process (net/http's HTTP/2 retries such a request 6 times): a replay can
+// land on a conn that a GOAWAY drains in turn (a server that says
+// Connection: close often, nginx's keepalive_requests under load), and
+// each GOAWAY is the server making progress, so once is not enough; the
+// bound stops a server that refuses everything. HTTP/1's keep-alive race
+// is retried once.
+const maxH2Replays = 6
+
+func maxReplays(h2 bool) int {
+	if h2 {
+		return maxH2Replays
+	}
+	return 1
+}
+
+// try runs one attempt; replay says it is the one retry of the first,
+// whose request the pool has counted already (Stats.Requests counts the
+// caller's requests, once each). retry reports the keep-alive race (a conn
+// from the idle list lost before any response byte) or an HTTP/2 stream
+// the server did not process, which the Transport doc allows to retry;
+// reached, that a conn took the request (and closed its body).
+func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro *reqObs) (resp *http.Response, err error, retry, reached bool) {
 	traceGetConn(o.Trace, r.addr)
-	pc, info, err := st.pool.Get(req.Context(), r.key, r.dial, fresh)
+	var pc pool.Conn
+	var info pool.GetInfo
+	if replay {
+		// The keep-alive race wants a fresh conn; an HTTP/2 stream never
+		// sent or refused may go to any (the conn is shared and healthy,
+		// and a fresh dial at MaxConnsPerHost would evict one).
+		pc, info, err = st.pool.Retry(req.Context(), r.key, r.dial, !o.H2)
+	} else {
+		pc, info, err = st.pool.Get(req.Context(), r.key, r.dial, false)
+	}
 	if err != nil {
 		return nil, err, false, false
 	}

@@ -34,7 +34,11 @@ const DefaultUserAgent = "spool/" + Version
 // GetBody. The server may have closed the idle connection at the moment we
 // reused it; that race is not the caller's failure. Unlike net/http, a
 // written POST with GetBody is replayed too: leave GetBody nil to forbid it.
-// Nothing else is retried here (see package retry).
+// On HTTP/2, a stream the server did not process (REFUSED_STREAM, or above
+// a GOAWAY's Last-Stream-ID: RFC 9113 §8.7) is replayed whatever its
+// method, when its body is empty or has GetBody, up to 6 times (as
+// net/http's HTTP/2), on any conn. Nothing else is retried here (see
+// package retry).
 //
 // HTTP/2 rule, net/http's: "h2" is offered by ALPN when ForceAttemptHTTP2
 // is set, or when TLSClientConfig, DialContext and DialTLSContext are all

@@ -4,7 +4,9 @@
 // against the content the server derived it from and a CRC-32C header;
 // at the end file descriptors, goroutines and heap are back at their
 // baseline and every response body the load deliberately forgot is
-// counted in Stats.LeakedBodies.
+// counted in Stats.LeakedBodies. A quarter of the requests go over HTTP/2
+// (h2c by prior knowledge, a second Transport, the same server and mix),
+// with the same checks on each Transport's Stats.
 //
 // TestSoakShort (20,000 requests) runs in every `go test`. The full soak
 // is opt-in:

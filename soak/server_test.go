@@ -60,7 +60,11 @@ func runChildServer() {
 		zw.Close()
 		gz[n] = b.Bytes()
 	}
-	testutil.ServeChildServer(&http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// HTTP/1.1 and h2c by prior knowledge on the one port.
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	testutil.ServeChildServer(&http.Server{Protocols: &protos, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		off, _ := strconv.Atoi(q.Get("off"))
 		size, _ := strconv.Atoi(q.Get("size"))

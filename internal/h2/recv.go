@@ -52,7 +52,18 @@ func (c *Conn) onHeaders(f *headBlock) error {
 		resp.Body = c.newBody(s, rb)
 	}
 	s.mu.Lock()
-	s.resp, s.headDone = resp, true
+	s.headDone = true
+	if s.headGone {
+		// The caller gave up before the head came (its context, a
+		// timeout) and will never take resp: kept in s, the body would be
+		// reachable from its own cleanup's argument (s), so neither would
+		// ever be collected, nor the conn s points to.
+		if b, ok := resp.Body.(*body); ok {
+			b.cleanup.Stop()
+		}
+	} else {
+		s.resp = resp
+	}
 	if f.endStream {
 		s.endLocked()
 	}

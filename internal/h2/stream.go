@@ -51,6 +51,7 @@ type stream struct {
 	mu        sync.Mutex
 	resp      *http.Response // guarded by mu: the final head, until taken
 	headDone  bool           // guarded by mu: the final head arrived
+	headGone  bool           // guarded by mu: awaitHead returned without a head; a late one is dropped
 	recvEnded bool           // guarded by mu: END_STREAM received
 	err       error          // guarded by mu: io.EOF at the end, or why the stream failed
 	rstDone   bool           // guarded by mu: RST_STREAM sent or received
@@ -184,6 +185,8 @@ func (s *stream) awaitHead() (*http.Response, error) {
 		resp, err := s.resp, s.err
 		if resp != nil {
 			s.resp = nil
+		} else if err != nil {
+			s.headGone = true // we return the error: nobody takes a later head
 		}
 		s.mu.Unlock()
 		if resp != nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -27,6 +28,10 @@ import (
 //	/headers      echoes method, Host, User-Agent, Accept-Encoding and
 //	              Content-Length of the request, one "name=value" a line
 //	/status/N     status N with nginx's body, N in 204 400 403 404 500 502 503
+//	/trailer      200 "trailer body" with the trailer X-Trailer: done
+//	              (add_trailer: HTTP/2 and chunked HTTP/1.1 only)
+//	/upload       with NginxOptions.Upstream: nginx reads the whole request
+//	              body, then proxies the request to http://Upstream/upload
 //
 // Request bodies up to 64 MiB are accepted and discarded by the locations
 // that answer with `return` (/, /headers, /status/N); nginx answers before
@@ -47,6 +52,10 @@ type NginxOptions struct {
 	KeepaliveRequests int    // requests per connection; 0 → 100
 	KeepaliveTimeout  string // idle connection lifetime, nginx syntax; "" → "75s"
 	HTTP2             bool   // offer h2 by ALPN on the TLS listener
+	// H2MaxConcurrentStreams is http2_max_concurrent_streams; 0 → nginx's 128.
+	H2MaxConcurrentStreams int
+	// Upstream (host:port) is where /upload proxies to; "" → no /upload.
+	Upstream string
 }
 
 // AccessEntry is one line of the access log: which server-side connection
@@ -113,6 +122,16 @@ func (n *Nginx) TLSConfig() *tls.Config { return clientTLS(n.CertPool) }
 // Stop stops nginx before the end of the test (to prove what a client does
 // with pooled connections to a server that went away). Cleanup calls it too.
 func (n *Nginx) Stop() { n.proc.stop() }
+
+// Reload asks nginx's master to reload its config (SIGHUP): new workers
+// take new connections, the old ones finish their requests and close
+// theirs, on HTTP/2 with a GOAWAY.
+func (n *Nginx) Reload(t testing.TB) {
+	t.Helper()
+	if err := n.proc.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatalf("peers: nginx reload: %v", err)
+	}
+}
 
 // AccessLog returns the access log so far. nginx writes a line just after it
 // sends the response, so a client can read a response before its line is
@@ -229,6 +248,9 @@ func nginxConf(n *Nginx, opt NginxOptions, certs certFiles) string {
 	default:
 		p("    listen %s ssl;", n.HTTPSAddr)
 	}
+	if opt.H2MaxConcurrentStreams > 0 {
+		p("    http2_max_concurrent_streams %d;", opt.H2MaxConcurrentStreams)
+	}
 	p("    root %s/www;", d)
 	p(`    location / { default_type text/plain; return 200 "hello, world"; }`)
 	p("    location = /big { alias %s/www/big.bin; }", d)
@@ -240,6 +262,10 @@ func nginxConf(n *Nginx, opt NginxOptions, certs certFiles) string {
 	p(`    location = /headers { default_type text/plain; return 200 "method=$request_method\n` +
 		`host=$http_host\nuser-agent=$http_user_agent\naccept-encoding=$http_accept_encoding\n` +
 		`content-length=$http_content_length\n"; }`)
+	p(`    location = /trailer { default_type text/plain; add_trailer X-Trailer done; return 200 "trailer body"; }`)
+	if opt.Upstream != "" {
+		p("    location = /upload { proxy_pass http://%s; }", opt.Upstream)
+	}
 	for _, code := range nginxStatuses {
 		p("    location = /status/%d { return %d; }", code, code)
 	}

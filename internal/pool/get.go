@@ -35,8 +35,22 @@ type GetInfo struct {
 // forceNew skips conns already used and waits for a fresh dial (the one
 // transparent retry after a reused conn failed); at the MaxConnsPerHost limit
 // it closes the least recently used idle conn of key to make room.
+//
+// Get counts a request in Stats.Requests; Retry does not.
 func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
-	count := !forceNew // a forceNew Get is the retry of a request already counted
+	return p.get(ctx, key, dial, forceNew, true)
+}
+
+// Retry is Get for the one replay of a request a Get already counted, so
+// that Stats.Requests is the requests callers made. forceNew is the
+// owner's call: HTTP/1's keep-alive race wants a fresh conn, while an
+// HTTP/2 stream the server did not process may go to any conn (the
+// retry is not the same thing as a fresh conn).
+func (p *Pool[C]) Retry(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
+	return p.get(ctx, key, dial, forceNew, false)
+}
+
+func (p *Pool[C]) get(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool) (C, GetInfo, error) {
 	for {
 		c, info, err, done := p.getOnce(ctx, key, dial, forceNew, count)
 		if done {
