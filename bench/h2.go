@@ -111,6 +111,10 @@ type h2Figures struct {
 	syscw  float64 // write syscalls per request, whole process (/proc/self/io syscw)
 	conns  int64   // conns the client dialed in the cell
 	proto  string  // the protocol every response came over
+	// roundRate and roundCPU, on spool's figures only: the medians of the
+	// per-round ratios spool ÷ net/http. The two ran back to back in each
+	// round, so load from other processes that lasts a round cancels out.
+	roundRate, roundCPU float64
 }
 
 // h2Key names one client's figures in one cell.
@@ -230,7 +234,27 @@ func runH2Cells(log io.Writer, cells []h2Cell, t tlsTarget, per time.Duration, r
 	for k, v := range runs {
 		out[k] = medianH2(v)
 	}
+	for _, c := range cells {
+		sk, nk := h2Key{c, nameSpool}, h2Key{c, nameNetHTTP}
+		if f, ok := out[sk]; ok {
+			f.roundRate = roundRatio(runs[sk], runs[nk], func(f h2Figures) float64 { return f.rps })
+			f.roundCPU = roundRatio(runs[sk], runs[nk], func(f h2Figures) float64 { return f.cpuUS })
+			out[sk] = f
+		}
+	}
 	return out
+}
+
+// roundRatio is the median over rounds of metric(a_i) ÷ metric(b_i), the
+// rounds where both runs count; NaN when none does.
+func roundRatio(a, b []h2Figures, metric func(h2Figures) float64) float64 {
+	var v []float64
+	for i := range min(len(a), len(b)) {
+		if a[i].err == nil && b[i].err == nil && a[i].reqs > 0 && b[i].reqs > 0 && metric(b[i]) > 0 {
+			v = append(v, metric(a[i])/metric(b[i]))
+		}
+	}
+	return medianOf(v)
 }
 
 // runH2 is the -h2 mode: nginx with its TLS listeners, the cells, the

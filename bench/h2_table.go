@@ -67,15 +67,18 @@ func h2Table(res map[h2Key]h2Figures, cells []h2Cell) *table {
 func h2RatioTable(res map[h2Key]h2Figures, cells []h2Cell) *table {
 	t := &table{
 		title: "spool ÷ net/http, and both ÷ h2load (rate: higher is better; the rest: lower is better)",
-		header: []string{"proto", "test", "conc.", "rate ÷ net/http", "CPU ÷ net/http", "allocs ÷ net/http",
+		header: []string{"proto", "test", "conc.", "rate ÷ net/http", "per round", "CPU ÷ net/http", "per round", "allocs ÷ net/http",
 			"socket writes ÷ net/http", "write syscalls ÷ net/http", "spool ÷ h2load", "net/http ÷ h2load"},
 		left: 3,
 	}
 	for _, c := range cells {
 		s, n, h := res[h2Key{c, nameSpool}], res[h2Key{c, nameNetHTTP}], res[h2Key{c, nameH2load}]
-		t.add(append(cellCols(c), fmtRatio(s.rps, n.rps), fmtRatio(s.cpuUS, n.cpuUS), fmtRatio(s.allocs, n.allocs),
+		t.add(append(cellCols(c), fmtRatio(s.rps, n.rps), fmtRatio(s.roundRate, 1), fmtRatio(s.cpuUS, n.cpuUS),
+			fmtRatio(s.roundCPU, 1), fmtRatio(s.allocs, n.allocs),
 			fmtRatio(s.writes, n.writes), fmtRatio(s.syscw, n.syscw), fmtRatio(s.rps, h.rps), fmtRatio(n.rps, h.rps))...)
 	}
+	t.notes = append(t.notes, "÷ net/http: ratio of the medians; per round: median of the ratios of the runs of one round "+
+		"(spool and net/http back to back, so load from other processes that lasts a round cancels out).")
 	return t
 }
 

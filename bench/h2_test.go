@@ -62,6 +62,8 @@ func TestH2CellsSmoke(t *testing.T) {
 				t.Errorf("%v %s: %d conns, want the one h2 conn", c, name, f.conns)
 			case f.writes <= 0 || f.reads <= 0:
 				t.Errorf("%v %s: socket writes %.2f, reads %.2f per request", c, name, f.writes, f.reads)
+			case name == nameSpool && !(f.roundRate > 0 && f.roundCPU > 0):
+				t.Errorf("%v: per-round ratios %v, %v", c, f.roundRate, f.roundCPU)
 			}
 		}
 	}
@@ -327,4 +329,19 @@ func tableRows(out string) map[string][]string {
 		}
 	}
 	return rows
+}
+
+func TestRoundRatio(t *testing.T) {
+	run := func(rps float64, err error) h2Figures {
+		return h2Figures{figures: figures{rps: rps, reqs: 1, err: err}}
+	}
+	a := []h2Figures{run(200, nil), run(90, nil), run(300, nil), run(1, io.EOF)}
+	b := []h2Figures{run(100, nil), run(100, nil), run(100, nil), run(100, nil)}
+	// rounds 1-3: 2.0, 0.9, 3.0 → median 2.0; round 4 does not count.
+	if got := roundRatio(a, b, func(f h2Figures) float64 { return f.rps }); got != 2 {
+		t.Errorf("roundRatio = %v, want 2", got)
+	}
+	if got := roundRatio(a[3:], b[3:], func(f h2Figures) float64 { return f.rps }); got == got {
+		t.Errorf("no counting round: %v, want NaN", got)
+	}
 }
