@@ -132,6 +132,8 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 		t.add("1 MiB download", "h2 ×1", fmtFloat(n.rps)+" MiB/s", fmtFloat(s.rps)+" MiB/s", fmtRatio(s.rps, n.rps),
 			"≥ 1.5× net/http", verdict(s.rps >= 1.5*n.rps, s.rps, n.rps))
 	}
+	t.notes = append(t.notes, "Socket writes: Write calls reaching the socket, below TLS (the counting conn); "+
+		"the figure table's write syscalls column is the kernel's count (/proc/self/io) for the whole process.")
 	if !slices.Contains(streams, 1) || !slices.Contains(streams, 100) {
 		t.notes = append(t.notes, "The req/s targets are at 1 and 100 streams; this run measured "+fmt.Sprint(streams)+".")
 	}

@@ -345,3 +345,18 @@ func TestRoundRatio(t *testing.T) {
 		t.Errorf("no counting round: %v, want NaN", got)
 	}
 }
+
+func TestParseH2Flags(t *testing.T) {
+	c, err := parseFlags([]string{"-h2", "-h2-streams", "1, 8", "-h2-https1=false"})
+	if err != nil || !c.h2.on || len(c.h2.streams) != 2 || c.h2.streams[1] != 8 || c.h2.h1 {
+		t.Errorf("parseFlags: %+v, %v", c.h2, err)
+	}
+	if cells := h2Cells(c.h2.streams, c.h2.h1); len(cells) != 4 || cells[3] != (h2Cell{protoH2, testUpload, 1}) {
+		t.Errorf("cells: %v", cells)
+	}
+	for _, bad := range []string{"0", "x", ""} {
+		if _, err := parseFlags([]string{"-h2", "-h2-streams", bad}); err == nil {
+			t.Errorf("-h2-streams %q accepted", bad)
+		}
+	}
+}
