@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-peers.sh — install the real servers used by spool's peer tests
-# (internal/peers): nginx, squid, dante (danted), openssl.
+# (internal/peers): nginx, squid, dante (danted), openssl; and h2load
+# (nghttp2-client), the HTTP/2 ceiling of the bench module's -h2 cells.
 #
 # Idempotent and non-interactive. It installs binaries only: services that a
 # package would auto-start are kept from starting (a temporary policy-rc.d) and
@@ -35,6 +36,7 @@ have_all() {
   command -v squid >/dev/null 2>&1 || [ -x /usr/sbin/squid ] || return 1
   command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || return 1
   command -v openssl >/dev/null 2>&1 || return 1
+  command -v h2load >/dev/null 2>&1 || return 1
 }
 
 if ! have_all; then
@@ -50,7 +52,7 @@ if ! have_all; then
 
   $SUDO apt-get update -qq
   pkgs=()
-  for alts in "nginx nginx-core nginx-light" "squid squid-openssl" "dante-server" "openssl"; do
+  for alts in "nginx nginx-core nginx-light" "squid squid-openssl" "dante-server" "openssl" "nghttp2-client"; do
     # shellcheck disable=SC2086 # alts is a word list on purpose
     if ! p="$(pick $alts)"; then
       echo "install-peers: none of [$alts] is in the package archive" >&2
@@ -85,3 +87,4 @@ first_line nginx -v
 first_line squid -v
 first_line danted -v
 first_line openssl version
+first_line h2load --version

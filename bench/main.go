@@ -6,6 +6,7 @@
 //	cd bench && go run . -quick     # a smoke run (about 20 s)
 //	cd bench && go run . -scale     # 10,000 distinct hosts through one Transport
 //	cd bench && go run . -wrk       # spool bench vs wrk, same nginx, same connections
+//	cd bench && go run . -h2        # HTTP/2 and HTTPS/1.1 vs net/http and h2load (about 2 minutes)
 package main
 
 import (
@@ -35,6 +36,7 @@ type config struct {
 	quick     bool
 	parts     map[string]bool // load, idle, transfers
 	wrk       wrkConfig       // -wrk: spool bench vs wrk (wrk.go)
+	h2        h2Config        // -h2: HTTP/2 and HTTPS/1.1 cells (h2.go)
 	args      []string        // as given, for the header
 }
 
@@ -53,10 +55,14 @@ func parseFlags(args []string) (config, error) {
 	parts := fs.String("parts", "load,idle,transfers", "which parts to run, comma-separated")
 	fs.BoolVar(&c.quick, "quick", false, "smoke run: -d 600ms -workers 1,16 -idle 500, transfers at 1 worker")
 	c.wrk.register(fs)
+	c.h2.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if err := c.wrk.finish(); err != nil {
+		return c, err
+	}
+	if err := c.h2.finish(); err != nil {
 		return c, err
 	}
 	c.args = args
@@ -124,6 +130,9 @@ func main() {
 func run(out, log io.Writer, cfg config) error {
 	if cfg.wrk.on {
 		return runWrk(out, log, cfg) // starts its own nginx
+	}
+	if cfg.h2.on {
+		return runH2(out, log, cfg) // starts its own nginx, with TLS
 	}
 	srv, err := startServer(cfg.server, cfg.scale)
 	if err != nil {

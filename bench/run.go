@@ -30,7 +30,12 @@ type crew struct {
 }
 
 func newCrew(name string, workers int, r request) (*crew, error) {
-	c := newClient(name, workers)
+	return newCrewOf(name, newClient(name, workers), workers, r)
+}
+
+// newCrewOf is newCrew with a client built by the caller (the -h2 mode's
+// TLS clients).
+func newCrewOf(name string, c client, workers int, r request) (*crew, error) {
 	cr := &crew{name: name, c: c, hists: make([]hist, workers)}
 	for range workers {
 		w, err := c.newWorker(r)

@@ -36,8 +36,12 @@ type server struct {
 	Kind      string // "nginx 1.22.1" or "Go net/http fallback"
 	Addr      string // 127.0.0.1:port
 	ScaleAddr string // 0.0.0.0:port when asked for (the 10,000-host benchmark), else ""
-	cmd       *exec.Cmd
-	dir       string
+	// TLSAddr (HTTPS/1.1 only) and H2Addr (HTTPS, h2 offered by ALPN) are
+	// set when TLS was asked for (the -h2 mode); cert is what they serve.
+	TLSAddr, H2Addr string
+	cert            *benchCert
+	cmd             *exec.Cmd
+	dir             string
 }
 
 // url returns the plain-HTTP URL of path on s.Addr.
@@ -68,7 +72,7 @@ func (s *server) stop() {
 func startServer(kind string, scale bool) (*server, error) {
 	if kind == "nginx" || kind == "auto" {
 		if bin := findNginx(); bin != "" {
-			return startNginx(bin, scale)
+			return startNginx(bin, scale, false)
 		}
 		if kind == "nginx" {
 			return nil, errors.New("nginx not found (PATH, /usr/sbin, /usr/local/sbin, /sbin)")
@@ -94,7 +98,8 @@ func findNginx() string {
 
 var nginxVersionRE = regexp.MustCompile(`nginx/(\d+\.\d+\.\d+)`)
 
-func startNginx(bin string, scale bool) (*server, error) {
+// startNginx starts nginx; withTLS adds the two TLS listeners of -h2 mode.
+func startNginx(bin string, scale, withTLS bool) (*server, error) {
 	out, _ := exec.Command(bin, "-v").CombinedOutput()
 	version := "nginx"
 	if m := nginxVersionRE.FindSubmatch(out); m != nil {
@@ -108,16 +113,28 @@ func startNginx(bin string, scale bool) (*server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	var cert *benchCert
+	if withTLS {
+		c, err := writeBenchCert(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		cert = &c
+	}
 	var lastErr error
 	for range 3 { // a free port may be taken before nginx binds it
-		s := &server{Kind: version, dir: dir}
-		ports, err := freePorts(2)
+		s := &server{Kind: version, dir: dir, cert: cert}
+		ports, err := freePorts(4)
 		if err != nil {
 			return nil, err
 		}
 		s.Addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 		if scale {
 			s.ScaleAddr = fmt.Sprintf("0.0.0.0:%d", ports[1])
+		}
+		if withTLS {
+			s.TLSAddr, s.H2Addr = fmt.Sprintf("127.0.0.1:%d", ports[2]), fmt.Sprintf("127.0.0.1:%d", ports[3])
 		}
 		conf := filepath.Join(dir, "nginx.conf")
 		if err := os.WriteFile(conf, []byte(nginxConf(dir, s)), 0o644); err != nil {
@@ -213,8 +230,38 @@ func nginxConf(dir string, s *server) string {
 	// bytes in the first second, the rest afterwards.
 	p(`    location = /slow { default_type text/plain; limit_rate 64; return 200 "%s"; }`, helloBody)
 	p("  }")
+	if s.cert != nil {
+		tlsServers(p, dir, s)
+	}
 	p("}")
 	return b.String()
+}
+
+// tlsServers adds -h2 mode's listeners: HTTPS/1.1 on s.TLSAddr, HTTPS with
+// h2 on s.H2Addr (nginx 1.22 syntax: `listen … ssl http2`), same locations.
+func tlsServers(p func(string, ...any), dir string, s *server) {
+	for _, l := range []string{s.TLSAddr + " ssl", s.H2Addr + " ssl http2"} {
+		p("  server {")
+		p("    listen %s backlog=4096;", l)
+		p("    ssl_protocols TLSv1.2 TLSv1.3;")
+		p("    ssl_certificate %s;", s.cert.certFile)
+		p("    ssl_certificate_key %s;", s.cert.keyFile)
+		// On HTTP/2 keepalive_requests bounds a conn's streams too: at
+		// 100k req/s the default would GOAWAY the one conn every second.
+		p("    keepalive_requests 1000000000;")
+		p(`    location / { default_type text/plain; return 200 "%s"; }`, helloBody)
+		p("    location = /big { alias %s/www/big.bin; }", dir)
+		// On HTTP/2 nginx discards a body it does not need by resetting the
+		// stream after http2_body_preread_size (64 KiB), so `return` would
+		// make the upload cells measure 64 KiB. The mirror reads the whole
+		// body first (in memory: client_body_buffer_size), the 405 of the
+		// static handler is then rewritten to 200.
+		p("    location = /upload { client_body_buffer_size 2m; mirror /_sink; mirror_request_body on;")
+		p("      error_page 405 =200 @ok; alias %s/www/big.bin; }", dir)
+		p("    location = /_sink { internal; return 204; }")
+		p(`    location @ok { default_type text/plain; return 200 "ok"; }`)
+		p("  }")
+	}
 }
 
 // freePorts returns n distinct free TCP ports.
@@ -237,11 +284,24 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// waitListening waits until s.Addr accepts a connection.
+// waitListening waits until s.Addr (and the TLS addresses, when set)
+// accept a connection.
 func waitListening(s *server) error {
 	deadline := time.Now().Add(readyTimeout)
+	for _, addr := range []string{s.Addr, s.TLSAddr, s.H2Addr} {
+		if addr == "" {
+			continue
+		}
+		if err := waitAddr(s, addr, deadline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitAddr(s *server, addr string, deadline time.Time) error {
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
 			return nil

@@ -32,3 +32,13 @@ func cpuModel() string {
 	}
 	return parseCPUModel(string(b))
 }
+
+// procSyscw is this process's write syscalls so far (write, writev and
+// their kin, every thread), from /proc/self/io; -1 when unreadable.
+func procSyscw() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return -1
+	}
+	return parseSyscw(string(b))
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -157,3 +158,18 @@ func parseCPUModel(cpuinfo string) string {
 	}
 	return "unknown"
 }
+
+// parseSyscw returns the syscw field of /proc/<pid>/io's text, or -1.
+func parseSyscw(io string) int64 {
+	for _, line := range strings.Split(io, "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+func nan() float64 { return math.NaN() }
