@@ -135,11 +135,13 @@ func blockEOF(err error, got int) error {
 }
 
 // checkStatusPrefix fails fast when a peer answers with something that is
-// not HTTP/1.x (a TLS record, an HTTP/2 preface, banner text): the status
-// line must start with "HTTP/1." (RFC 9112 §4), so there is no need to wait
-// for a whole line.
+// not HTTP (a TLS record, an HTTP/2 preface, banner text): the status line
+// must start with "HTTP/" (RFC 9112 §4), so there is no need to wait for a
+// whole line. The version itself is judged with the whole line
+// (blockParser.statusLine): net/http takes "HTTP/0.1", which spool refuses as an
+// unsupported version, not as a malformed line.
 func checkStatusPrefix(buf []byte) error {
-	const prefix = "HTTP/1."
+	const prefix = "HTTP/"
 	n := min(len(buf), len(prefix))
 	if string(buf[:n]) != prefix[:n] {
 		return protoErr("malformed HTTP status line", firstLine(buf))
