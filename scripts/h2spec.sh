@@ -29,8 +29,21 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "== h2specd $h2spec_version (go install through the module proxy)"
-GOBIN="$work/bin" go install "github.com/summerwind/h2spec/cmd/h2specd@$h2spec_version"
+echo "== h2specd $h2spec_version (built through the module proxy, dependencies pinned)"
+# h2spec v2.2.1 has no go.mod, so `go install ...@v2.2.1` would take the
+# newest release of each dependency and a breaking one would break CI: a
+# throwaway module pins the versions that built and passed here.
+mkdir -p "$work/build"
+(
+	cd "$work/build"
+	go mod init h2specbuild >/dev/null 2>&1
+	go get "github.com/summerwind/h2spec@$h2spec_version" \
+		github.com/spf13/cobra@v1.10.2 github.com/spf13/pflag@v1.0.9 \
+		github.com/fatih/color@v1.19.0 github.com/mattn/go-colorable@v0.1.14 \
+		github.com/mattn/go-isatty@v0.0.20 golang.org/x/net@v0.62.0 \
+		golang.org/x/sys@v0.49.0 golang.org/x/text@v0.43.0 >/dev/null 2>&1
+	GOFLAGS=-mod=mod go build -o "$work/bin/h2specd" github.com/summerwind/h2spec/cmd/h2specd
+)
 go build -o "$work/bin/h2specclient" ./internal/h2specclient
 "$work/bin/h2specclient" -gencert "$work"
 
