@@ -12,7 +12,7 @@ import (
 // TLSHandshakeTimeout, DisableKeepAlives, DisableCompression, MaxIdleConns,
 // MaxIdleConnsPerHost, MaxConnsPerHost, IdleConnTimeout,
 // ResponseHeaderTimeout, ExpectContinueTimeout, ProxyConnectHeader
-// (cloned), GetProxyConnectHeader, MaxResponseHeaderBytes, ReadBufferSize,
+// (cloned), GetProxyConnectHeader, OnProxyConnectResponse, MaxResponseHeaderBytes, ReadBufferSize,
 // WriteBufferSize, ForceAttemptHTTP2, Protocols (copied)), and the deprecated Dial
 // and DialTLS become DialContext and DialTLSContext when those are nil, as
 // net/http falls back to them. A program that builds an *http.Transport
@@ -20,8 +20,7 @@ import (
 //
 //	client := &http.Client{Transport: spool.FromHTTPTransport(tr)}
 //
-// Not copied, for spool has no such setting: OnProxyConnectResponse,
-// TLSNextProto (spool speaks HTTP/2 itself) and HTTP2. spool's own fields
+// Not copied, for spool has no such setting: TLSNextProto (spool speaks HTTP/2 itself) and HTTP2. spool's own fields
 // keep their defaults. t is read once: later changes to it are not seen.
 //
 // Libraries that configure the transport of an http.Client by asserting
@@ -45,6 +44,7 @@ func FromHTTPTransport(t *http.Transport) *Transport {
 		ExpectContinueTimeout:  t.ExpectContinueTimeout,
 		ProxyConnectHeader:     t.ProxyConnectHeader.Clone(),
 		GetProxyConnectHeader:  t.GetProxyConnectHeader,
+		OnProxyConnectResponse: t.OnProxyConnectResponse,
 		MaxResponseHeaderBytes: t.MaxResponseHeaderBytes,
 		ReadBufferSize:         t.ReadBufferSize,
 		WriteBufferSize:        t.WriteBufferSize,

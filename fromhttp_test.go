@@ -15,7 +15,7 @@ import (
 
 // notInSpool are http.Transport's fields spool has no setting for (see
 // FromHTTPTransport's doc); Dial and DialTLS are adapted, not copied.
-var notInSpool = map[string]bool{"OnProxyConnectResponse": true, "Dial": true, "DialTLS": true, "TLSNextProto": true, "HTTP2": true}
+var notInSpool = map[string]bool{"Dial": true, "DialTLS": true, "TLSNextProto": true, "HTTP2": true}
 
 // FromHTTPTransport copies every field of http.Transport that spool has
 // under the same name: each is set to a non-zero value and must arrive.

@@ -78,13 +78,14 @@ func newState(t *Transport) *state {
 	}
 	st.pool = pool.New[pool.Conn](pc)
 	st.dialer = dial.New(dial.Config{
-		DialContext:           t.DialContext,
-		DialTLSContext:        t.DialTLSContext,
-		TLSClientConfig:       t.TLSClientConfig,
-		TLSHandshakeTimeout:   t.TLSHandshakeTimeout,
-		NextProtos:            protos,
-		ProxyConnectHeader:    t.ProxyConnectHeader,
-		GetProxyConnectHeader: t.GetProxyConnectHeader,
+		DialContext:            t.DialContext,
+		DialTLSContext:         t.DialTLSContext,
+		TLSClientConfig:        t.TLSClientConfig,
+		TLSHandshakeTimeout:    t.TLSHandshakeTimeout,
+		NextProtos:             protos,
+		ProxyConnectHeader:     t.ProxyConnectHeader,
+		GetProxyConnectHeader:  t.GetProxyConnectHeader,
+		OnProxyConnectResponse: t.OnProxyConnectResponse,
 	})
 	ua := t.UserAgent
 	if ua == "" {

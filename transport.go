@@ -52,7 +52,10 @@ type Transport struct {
 	// Proxy returns the proxy for a request, or nil for none
 	// (http.ProxyFromEnvironment works). nil means no proxy.
 	Proxy func(*http.Request) (*url.URL, error)
-	// OnProxyConnectResponse, like http.Transport's, is not supported.
+	// OnProxyConnectResponse, as http.Transport's, is called with the
+	// proxy's response to CONNECT, whatever its status; a non-nil error
+	// fails the request with it.
+	OnProxyConnectResponse func(ctx context.Context, proxyURL *url.URL, connectReq *http.Request, connectRes *http.Response) error
 
 	// DialContext dials plain TCP connections (also the first hop to a proxy).
 	// nil uses spool's dialer, which resolves DNS itself so httptrace sees it.
@@ -164,6 +167,7 @@ func (t *Transport) copyConfig(from *Transport) {
 	t.ExpectContinueTimeout = from.ExpectContinueTimeout
 	t.ProxyConnectHeader = from.ProxyConnectHeader
 	t.GetProxyConnectHeader = from.GetProxyConnectHeader
+	t.OnProxyConnectResponse = from.OnProxyConnectResponse
 	t.MaxResponseHeaderBytes = from.MaxResponseHeaderBytes
 	t.ReadBufferSize = from.ReadBufferSize
 	t.WriteBufferSize = from.WriteBufferSize

@@ -114,12 +114,19 @@ func (d *Dialer) viaHTTPProxy(ctx context.Context, t Target) (Result, error) {
 // context.AfterFunc, so no goroutine waits on it; conn is left without a
 // deadline on success.
 func (d *Dialer) connectTunnel(ctx context.Context, conn net.Conn, paddr string, t Target) error {
-	head, err := d.connectRequest(ctx, t)
+	head, hdr, err := d.connectRequest(ctx, t)
 	if err != nil {
 		return &errs.Error{Op: errs.OpProxy, Addr: paddr, Err: err}
 	}
+	var onResp func(*http.Response) error
+	if hook := d.cfg.OnProxyConnectResponse; hook != nil {
+		onResp = func(resp *http.Response) error {
+			req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: t.Addr}, Host: t.Addr, Header: hdr}
+			return hook(ctx, t.Proxy, req.WithContext(ctx), resp)
+		}
+	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
-	err = exchangeConnect(conn, head)
+	err = exchangeConnect(conn, head, onResp)
 	if !stop() {
 		// ctx ended during the exchange and its deadline may land on conn at
 		// any moment from now: the conn is unusable whatever happened.
@@ -131,8 +138,9 @@ func (d *Dialer) connectTunnel(ctx context.Context, conn net.Conn, paddr string,
 	return nil
 }
 
-// exchangeConnect writes the CONNECT head and reads the proxy's reply.
-func exchangeConnect(conn net.Conn, head []byte) error {
+// exchangeConnect writes the CONNECT head and reads the proxy's reply,
+// which onResp (OnProxyConnectResponse), if set, sees first.
+func exchangeConnect(conn net.Conn, head []byte, onResp func(*http.Response) error) error {
 	if _, err := conn.Write(head); err != nil {
 		return err // as net/http returns it
 	}
@@ -144,6 +152,11 @@ func exchangeConnect(conn net.Conn, head []byte) error {
 			return fmt.Errorf("CONNECT response head exceeds %d bytes", maxConnectResponseBytes)
 		}
 		return err // http.ReadResponse's, as net/http returns it (io.ErrUnexpectedEOF for a close)
+	}
+	if onResp != nil {
+		if err := onResp(resp); err != nil {
+			return err // the hook's own, as net/http returns it
+		}
 	}
 	if resp.StatusCode/100 != 2 {
 		// The reply body, if any, is not read: the conn is closed anyway.
@@ -161,12 +174,12 @@ func exchangeConnect(conn net.Conn, head []byte) error {
 // connectRequest builds the CONNECT request head for t: request target and
 // Host are the authority (RFC 9112 §3.2.3), then the configured headers and
 // the proxy URL's credentials.
-func (d *Dialer) connectRequest(ctx context.Context, t Target) ([]byte, error) {
+func (d *Dialer) connectRequest(ctx context.Context, t Target) ([]byte, http.Header, error) {
 	hdr := d.cfg.ProxyConnectHeader
 	if d.cfg.GetProxyConnectHeader != nil {
 		var err error
 		if hdr, err = d.cfg.GetProxyConnectHeader(ctx, t.Proxy, t.Addr); err != nil {
-			return nil, fmt.Errorf("GetProxyConnectHeader: %w", err)
+			return nil, nil, fmt.Errorf("GetProxyConnectHeader: %w", err)
 		}
 	}
 	if pa := proxyAuth(t.Proxy); pa != "" {
@@ -184,18 +197,18 @@ func (d *Dialer) connectRequest(ctx context.Context, t Target) ([]byte, error) {
 			continue // already written from the target; two would be invalid
 		}
 		if !validFieldName(k) {
-			return nil, fmt.Errorf("invalid proxy CONNECT header name %q", k)
+			return nil, nil, fmt.Errorf("invalid proxy CONNECT header name %q", k)
 		}
 		for _, v := range vs {
 			if !validFieldValue(v) {
 				// Refuse rather than clean: a CR/LF here is header injection.
-				return nil, fmt.Errorf("invalid value for proxy CONNECT header %q", k)
+				return nil, nil, fmt.Errorf("invalid value for proxy CONNECT header %q", k)
 			}
 			b.WriteString(k + ": " + v + "\r\n")
 		}
 	}
 	b.WriteString("\r\n")
-	return []byte(b.String()), nil
+	return []byte(b.String()), hdr, nil
 }
 
 // proxyAddr returns "host:port" of the proxy, defaulting the port by scheme.

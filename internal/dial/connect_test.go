@@ -244,3 +244,53 @@ func TestProxyAddrDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestOnProxyConnectResponse: the hook sees the proxy's reply to CONNECT
+// with the request it answers, whatever the status; its error fails the
+// dial as it is (net/http's TestOnProxyConnectResponse).
+func TestOnProxyConnectResponse(t *testing.T) {
+	origin := newTLSOrigin(t, false)
+	addr := origin.Listener.Addr().String()
+	boom := errors.New("403 seen by the hook")
+	for _, tt := range []struct {
+		name    string
+		proxy   *connectProxy
+		hookErr error
+		want    int // the status the hook saw
+	}{
+		{"accepted", &connectProxy{}, nil, http.StatusOK},
+		{"accepted, hook refuses", &connectProxy{}, boom, http.StatusOK},
+		{"refused", &connectProxy{status: http.StatusForbidden}, boom, http.StatusForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, purl := startProxy(t, tt.proxy, false)
+			var seen int
+			d := New(Config{
+				TLSClientConfig:    &tls.Config{RootCAs: rootsFor(origin)},
+				ProxyConnectHeader: http.Header{"X-Hdr": {"v"}},
+				OnProxyConnectResponse: func(_ context.Context, u *url.URL, req *http.Request, resp *http.Response) error {
+					if u.String() != purl.String() || req.Method != http.MethodConnect || req.URL.String() != addr ||
+						req.Host != addr || req.Header.Get("X-Hdr") != "v" {
+						t.Errorf("hook got proxy %v, request %s %v Host %q %v", u, req.Method, req.URL, req.Host, req.Header)
+					}
+					seen = resp.StatusCode
+					return tt.hookErr
+				},
+			})
+			res, err := d.Dial(testCtx(t), Target{Scheme: "https", Addr: addr, Proxy: purl})
+			if seen != tt.want {
+				t.Errorf("hook saw status %d, want %d", seen, tt.want)
+			}
+			if tt.hookErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Conn.Close()
+				return
+			}
+			if asDialErr(t, err, errs.OpProxy); !errors.Is(err, tt.hookErr) {
+				t.Errorf("dial error %v, want the hook's", err)
+			}
+		})
+	}
+}

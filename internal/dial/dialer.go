@@ -62,6 +62,10 @@ type Config struct {
 	// ("host:port") through proxyURL. An error aborts the dial.
 	GetProxyConnectHeader func(ctx context.Context, proxyURL *url.URL, target string) (http.Header, error)
 
+	// OnProxyConnectResponse sees the proxy's reply to CONNECT, whatever its
+	// status; an error fails the dial with it, as net/http's.
+	OnProxyConnectResponse func(ctx context.Context, proxyURL *url.URL, connectReq *http.Request, connectRes *http.Response) error
+
 	// Resolver looks up host names for the default dialer and for socks5
 	// (local resolution) proxies. nil means net.DefaultResolver.
 	Resolver *net.Resolver
