@@ -120,6 +120,12 @@ func (c *Conn) teardown(readErr error) {
 		c.err = &lostError{cause}
 	}
 	err := c.err
+	if err == errClosedAfterGoAway {
+		// The conn's own error keeps pool.ErrServerClosed (a server close
+		// for Stats); its streams get x/net's GoAwayError, typed with the
+		// frame's code, as x/net and net/http give them.
+		err = http2.GoAwayError{LastStreamID: c.goAwayID, ErrCode: c.goAwayCode}
+	}
 	c.mu.Unlock()
 	if mine && isConnErr {
 		// The GOAWAY goes out before the streams learn of the failure: a
