@@ -111,17 +111,9 @@ func (w *rtWorker) do() error {
 	if err != nil {
 		return err
 	}
-	for {
-		_, err := resp.Body.Read(w.buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			resp.Body.Close()
-			return err
-		}
+	if err := readAndClose(resp, w.buf); err != nil {
+		return err
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
@@ -267,4 +259,19 @@ func responseSize(b []byte) (int, bool) {
 		return end + 4 + n, true
 	}
 	return 0, false
+}
+
+// readAndClose reads a response body to EOF through buf (the workers'
+// own, so a request allocates no buffer) and closes it.
+func readAndClose(resp *http.Response, buf []byte) error {
+	for {
+		_, err := resp.Body.Read(buf)
+		if err == io.EOF {
+			return resp.Body.Close()
+		}
+		if err != nil {
+			resp.Body.Close()
+			return err
+		}
+	}
 }

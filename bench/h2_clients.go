@@ -128,17 +128,9 @@ func (w *tlsWorker) do() error {
 	if err != nil {
 		return err
 	}
-	for {
-		_, err := resp.Body.Read(w.buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			resp.Body.Close()
-			return err
-		}
+	if err := readAndClose(resp, w.buf); err != nil {
+		return err
 	}
-	resp.Body.Close()
 	if resp.ProtoMajor != w.major {
 		return fmt.Errorf("response over %s, the cell wants HTTP/%d", resp.Proto, w.major)
 	}
