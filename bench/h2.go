@@ -278,7 +278,7 @@ func runH2(out, log io.Writer, cfg config) error {
 			os.Exit(130)
 		}
 	}()
-	t := tlsTarget{h1Addr: srv.TLSAddr, h2Addr: srv.H2Addr, pool: srv.cert.pool,
+	t := tlsTarget{h1Addr: srv.TLSAddr, h2Addr: srv.H2Addr, pool: srv.cert.Pool,
 		uploadFile: srv.dir + "/www/big.bin"}
 	t.h2load, _ = exec.LookPath("h2load")
 	cells := h2Cells(cfg.h2.streams, cfg.h2.h1)

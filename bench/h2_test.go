@@ -281,7 +281,7 @@ func TestNginxTLSListeners(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.stop()
-	tt := tlsTarget{h1Addr: srv.TLSAddr, h2Addr: srv.H2Addr, pool: srv.cert.pool}
+	tt := tlsTarget{h1Addr: srv.TLSAddr, h2Addr: srv.H2Addr, pool: srv.cert.Pool}
 	for _, c := range []h2Cell{{protoH2, testGet, 1}, {protoH1, testGet, 1}, {protoH2, testUpload, 1}, {protoH2, testDownload, 1}} {
 		for _, name := range []string{nameSpool, nameNetHTTP} {
 			var counts ioCounts

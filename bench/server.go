@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spoolhttp/spool/internal/testcert"
 )
 
 // Sizes and limits of the benchmark server, each with its reason.
@@ -39,7 +41,7 @@ type server struct {
 	// TLSAddr (HTTPS/1.1 only) and H2Addr (HTTPS, h2 offered by ALPN) are
 	// set when TLS was asked for (the -h2 mode); cert is what they serve.
 	TLSAddr, H2Addr string
-	cert            *benchCert
+	cert            *testcert.Files // TLS identity of -h2 mode
 	cmd             *exec.Cmd
 	dir             string
 }
@@ -113,9 +115,9 @@ func startNginx(bin string, scale, withTLS bool) (*server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	var cert *benchCert
+	var cert *testcert.Files
 	if withTLS {
-		c, err := writeBenchCert(dir)
+		c, err := testcert.Write(dir)
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -244,8 +246,8 @@ func tlsServers(p func(string, ...any), dir string, s *server) {
 		p("  server {")
 		p("    listen %s backlog=4096;", l)
 		p("    ssl_protocols TLSv1.2 TLSv1.3;")
-		p("    ssl_certificate %s;", s.cert.certFile)
-		p("    ssl_certificate_key %s;", s.cert.keyFile)
+		p("    ssl_certificate %s;", s.cert.CertFile)
+		p("    ssl_certificate_key %s;", s.cert.KeyFile)
 		// On HTTP/2 keepalive_requests bounds a conn's streams too: at
 		// 100k req/s the default would GOAWAY the one conn every second.
 		p("    keepalive_requests 1000000000;")

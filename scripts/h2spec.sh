@@ -75,7 +75,7 @@ run_mode() {
 	local mode=$1 out=$work/$1.out attempt base
 	local tlsflags=()
 	if [ "$mode" = tls ]; then
-		tlsflags=(-t -c "$work/server.crt" -k "$work/server.key")
+		tlsflags=(-t -c "$work/server.pem" -k "$work/server.key")
 	fi
 	# h2specd splits --exec on spaces: no empty argument may follow.
 	local exec="$work/bin/h2specclient${client_flags:+ $client_flags}"

@@ -42,7 +42,7 @@ const hardExitMargin = 200 * time.Millisecond
 func main() {
 	nethttp := flag.Bool("nethttp", false, "use net/http's Transport instead of spool's")
 	timeout := flag.Duration("timeout", defaultTimeout, "bound on the whole request")
-	gencert := flag.String("gencert", "", "write a self-signed server.crt and server.key into this directory and exit")
+	gencert := flag.String("gencert", "", "write a CA-signed server.pem and server.key into this directory and exit")
 	verbose := flag.Bool("v", false, "print the outcome")
 	flag.Parse()
 	if *gencert != "" {
@@ -81,7 +81,7 @@ func transport(nethttp bool) (http.RoundTripper, func()) {
 	var p http.Protocols
 	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
-	tlsConf := &tls.Config{InsecureSkipVerify: true} // h2specd's cert is self-signed
+	tlsConf := &tls.Config{InsecureSkipVerify: true} // h2specd serves a throwaway cert (-gencert); what is tested is HTTP/2
 	if nethttp {
 		t := &http.Transport{Protocols: &p, TLSClientConfig: tlsConf, ForceAttemptHTTP2: true}
 		return t, t.CloseIdleConnections

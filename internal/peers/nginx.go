@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/spoolhttp/spool/internal/testcert"
 )
 
 // Nginx is a running nginx with one plain HTTP/1.1 listener and one TLS
@@ -201,7 +203,7 @@ func writeNginxContent(t testing.TB, dir string) {
 
 var nginxStatuses = []int{204, 400, 403, 404, 500, 502, 503}
 
-func nginxConf(n *Nginx, opt NginxOptions, certs certFiles) string {
+func nginxConf(n *Nginx, opt NginxOptions, certs testcert.Files) string {
 	keepReq := opt.KeepaliveRequests
 	if keepReq == 0 {
 		keepReq = 100
