@@ -28,11 +28,11 @@ type body struct {
 	resp    *http.Response // gets the trailers at EOF
 	done    bool           // the exchange ended; the conn is no longer ours
 	closed  bool           // Close was called
+	closing atomic.Bool    // Close is interrupting a Read (packed by the bools: the struct stays in its size class)
 	err     error          // what Read returns once done
 	cleanup runtime.Cleanup
-	closing atomic.Bool // Close is interrupting a Read
-	ob      *exchObs    // for BodyDone; nil without an Observer
-	fl      *flight     // the request's CancelRequest registration, ended with the body
+	ob      *exchObs // for BodyDone; nil without an Observer
+	fl      *flight  // the request's CancelRequest registration, ended with the body
 }
 
 func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace, ob *exchObs, fl *flight) *body {
