@@ -135,6 +135,49 @@ func TestCancelRequestBeforeExchangeStarts(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestCancelRequestBeforeStreamStarts: on HTTP/2 a CancelRequest that
+// lands before the stream opens keeps it from opening; the conn's slot is
+// given back and the conn carries the next request.
+func TestCancelRequestBeforeStreamStarts(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	tr := &Transport{ForceAttemptHTTP2: true, TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()}
+	defer tr.Close()
+	warm, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, err := tr.RoundTrip(warm)
+	if err != nil || resp.ProtoMajor != 2 {
+		t.Fatalf("warm-up: %v (HTTP/2: %v)", err, err == nil && resp.ProtoMajor == 2)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	st := tr.state()
+	r, err := st.route(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := st.startFlight(req, r.key)
+	tr.CancelRequest(req)
+	_, err = st.roundTripRoute(req, r, f)
+	st.endFlight(f)
+	if publicErr(req, err, true) != ErrRequestCanceled {
+		t.Fatalf("RoundTrip after an early CancelRequest: %v, want ErrRequestCanceled", err)
+	}
+	if s := tr.Stats(); s.Total.Active != 0 || s.Total.Streams != 0 || s.H2.Streams != 1 {
+		t.Fatalf("after the cancelled stream: active %d, streams %d, started %d; want 0, 0, 1 (the warm-up)",
+			s.Total.Active, s.Total.Streams, s.H2.Streams)
+	}
+	resp, err = tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("the request sent again: %v", err)
+	}
+	resp.Body.Close()
+	if s := tr.Stats().Total; s.Dials != 1 {
+		t.Fatalf("%d dials, want the one conn throughout", s.Dials)
+	}
+}
+
 // BenchmarkCancelRequestRegistry is what the registry costs a request:
 // register, mark its conn, unregister (no allocation; the shard locks
 // are spread over flightShards cache lines). Parallel runs it from every P.
