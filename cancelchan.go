@@ -39,7 +39,9 @@ const clientTimeoutGrace = 50 * time.Millisecond
 // and the exchange see it as they see the caller's own. A channel cannot
 // be watched without a goroutine: this one lives until the response body
 // ends, is closed or is collected; requests without a Cancel channel never
-// come here and pay nothing.
+// come here and pay nothing. An HTTP/1 body's end releases the watch
+// through the request's CancelRequest flight; other bodies (HTTP/2) get a
+// wrapper that does.
 //
 // The derived context does not end with its parent by itself: the watcher
 // passes the parent's end on, at once for a cancellation, and for a
@@ -58,12 +60,15 @@ func (t *Transport) roundTripCancelChan(orig *http.Request) (*http.Response, err
 	}
 	req := orig.WithContext(ctx)
 	req.Cancel = nil // the context carries it now, for every layer below
-	resp, err := t.roundTrip(req, orig)
+	resp, err, held := t.roundTrip(req, orig, release)
 	if err != nil {
 		release(errRequestDone)
 		return nil, err
 	}
 	resp.Request = orig
+	if held {
+		return resp, nil // an HTTP/1 body: its end releases the watch (flight.onEnd)
+	}
 	if _, tunnel := resp.Body.(io.Writer); tunnel || resp.Body == nil || resp.Body == http.NoBody {
 		// No body, or an HTTP/1 tunnel (101, CONNECT 2xx) whose body owns
 		// the conn: the context no longer reaches it, as with a caller's

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,10 @@ type flight struct {
 	key      pool.Key
 	canceled atomic.Bool // CancelRequest came
 	byBody   bool        // an HTTP/1 response body ends the flight (RoundTrip's goroutine only)
+	// onEnd releases the request's Request.Cancel watch (cancelchan.go)
+	// when the flight ends with its HTTP/1 body: that body's end is the
+	// exchange's, so the watch needs no body wrapper of its own.
+	onEnd context.CancelCauseFunc
 
 	mu   sync.Mutex    // guards the conn fields against cancelFlight
 	c1   *h1.Conn      // the HTTP/1 conn carrying exchange gen, or nil
@@ -125,9 +130,13 @@ func (st *state) endFlight(f *flight) {
 }
 
 func (f *flight) reset() {
-	f.req, f.key, f.c1, f.gen, f.c2, f.sent, f.byBody = nil, "", nil, 0, nil, nil, false
+	onEnd := f.onEnd
+	f.req, f.key, f.c1, f.gen, f.c2, f.sent, f.byBody, f.onEnd = nil, "", nil, 0, nil, nil, false, nil
 	f.canceled.Store(false)
 	flightPool.Put(f)
+	if onEnd != nil {
+		onEnd(errRequestDone)
+	}
 }
 
 // tag is f as the pool's WaitTag (a nil interface for a nil f).

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptrace"
@@ -20,28 +21,34 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Cancel != nil {
 		return t.roundTripCancelChan(req)
 	}
-	return t.roundTrip(req, req)
+	resp, err, _ := t.roundTrip(req, req, nil)
+	return resp, err
 }
 
 // roundTrip sends req; orig is the caller's request, which CancelRequest
-// is given (req may be a copy with a derived context).
-func (t *Transport) roundTrip(req, orig *http.Request) (*http.Response, error) {
+// is given (req may be a copy with a derived context). onEnd, if set, is
+// called when the request's HTTP/1 response body ends (held reports
+// that it will be: the body ends the request's flight).
+func (t *Transport) roundTrip(req, orig *http.Request, onEnd context.CancelCauseFunc) (resp *http.Response, err error, held bool) {
 	st := t.state()
 	if err := validate(req); err != nil {
 		closeReqBody(req)
-		return nil, err
+		return nil, err, false
 	}
 	r, err := st.route(req)
 	if err != nil {
 		closeReqBody(req)
-		return nil, err
+		return nil, err, false
 	}
 	f := st.startFlight(orig, r.key)
-	resp, err := st.roundTripRoute(req, r, f)
+	resp, err = st.roundTripRoute(req, r, f)
 	if err != nil || !f.endsWith() {
 		st.endFlight(f) // else the HTTP/1 body ends it
+		return resp, err, false
 	}
-	return resp, err
+	// The body cannot have ended yet: the caller has not got it.
+	f.onEnd = onEnd
+	return resp, nil, onEnd != nil
 }
 
 func (st *state) roundTripRoute(req *http.Request, r *route, f *flight) (*http.Response, error) {
