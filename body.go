@@ -28,14 +28,18 @@ type body struct {
 	resp    *http.Response // gets the trailers at EOF
 	done    bool           // the exchange ended; the conn is no longer ours
 	closed  bool           // Close was called
+	closing atomic.Bool    // Close is interrupting a Read (packed by the bools: the struct stays in its size class)
 	err     error          // what Read returns once done
 	cleanup runtime.Cleanup
-	closing atomic.Bool // Close is interrupting a Read
-	ob      *exchObs    // for BodyDone; nil without an Observer
+	ob      *exchObs // for BodyDone; nil without an Observer
+	fl      *flight  // the request's CancelRequest registration, ended with the body
 }
 
-func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace, ob *exchObs) *body {
-	b := &body{c: c, gen: c.Gen(), st: st, r: r, trace: trace, resp: resp, ob: ob}
+func (st *state) newBody(c *h1.Conn, r *route, resp *http.Response, trace *httptrace.ClientTrace, ob *exchObs, fl *flight) *body {
+	b := &body{c: c, gen: c.Gen(), st: st, r: r, trace: trace, resp: resp, ob: ob, fl: fl}
+	if fl != nil {
+		fl.byBody = true
+	}
 	if ob != nil {
 		ob.status.Store(int32(resp.StatusCode))
 	}
@@ -111,6 +115,8 @@ func (b *body) end(reusable bool, reason pool.CloseReason, err error) {
 	b.done = true
 	b.err = err
 	b.cleanup.Stop()
+	b.st.endFlight(b.fl) // before checkin: the conn's next exchange is not this request's
+	b.fl = nil
 	if b.ob != nil {
 		// Before checkin: once the conn is back, the next exchange may
 		// rewrite its exchObs (observe.go).

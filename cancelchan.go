@@ -6,14 +6,30 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"time"
+
+	"github.com/spoolhttp/spool/internal/errs"
 )
 
 // ErrRequestCanceled is the cause of a request whose Request.Cancel
-// channel was closed; the text is net/http's.
-var ErrRequestCanceled = errors.New("net/http: request canceled")
+// channel was closed, or that Transport.CancelRequest cancelled; the text
+// is net/http's.
+var ErrRequestCanceled = errs.ErrRequestCanceled
 
 // errRequestDone releases a Request.Cancel watch once the exchange is over.
 var errRequestDone = errors.New("spool: request done")
+
+// clientTimeoutGrace is how long the request context's deadline waits for
+// the Request.Cancel channel before it cancels the request on its own.
+// http.Client with a Timeout and a RoundTripper it does not know sets both
+// a context deadline and a timer that closes Request.Cancel, due at the
+// same instant, and names the error "(Client.Timeout exceeded ...)" only
+// if its timer fired before RoundTrip or a body Read returned. Whichever
+// of the two the scheduler ran first used to decide the error's text
+// (TestClientTimeout, TestClientTimeout_Headers flaked). The grace is
+// paid only when the deadline is not the Client's: a context deadline
+// earlier than Client.Timeout on a request of such a Client.
+const clientTimeoutGrace = 50 * time.Millisecond
 
 // roundTripCancelChan runs a request that has the deprecated
 // Request.Cancel channel (http.Client sets one for a RoundTripper it does
@@ -23,23 +39,36 @@ var errRequestDone = errors.New("spool: request done")
 // and the exchange see it as they see the caller's own. A channel cannot
 // be watched without a goroutine: this one lives until the response body
 // ends, is closed or is collected; requests without a Cancel channel never
-// come here and pay nothing.
+// come here and pay nothing. An HTTP/1 body's end releases the watch
+// through the request's CancelRequest flight; other bodies (HTTP/2) get a
+// wrapper that does.
+//
+// The derived context does not end with its parent by itself: the watcher
+// passes the parent's end on, at once for a cancellation, and for a
+// deadline once the Cancel channel closed too (clientTimeoutGrace).
 func (t *Transport) roundTripCancelChan(orig *http.Request) (*http.Response, error) {
-	ctx, release := context.WithCancelCause(orig.Context())
+	parent := orig.Context()
+	ctx, release := context.WithCancelCause(context.WithoutCancel(parent))
 	select {
 	case <-orig.Cancel:
-		release(ErrRequestCanceled)
+		release(cancelChanCause(parent))
 	default:
-		go awaitCancelChan(ctx, release, orig.Cancel)
+		// Also when parent has ended already: a deadline past before
+		// RoundTrip (http.Client following a redirect late) waits for
+		// the Client's timer as well.
+		go awaitCancelChan(parent, ctx, release, orig.Cancel)
 	}
 	req := orig.WithContext(ctx)
 	req.Cancel = nil // the context carries it now, for every layer below
-	resp, err := t.roundTrip(req)
+	resp, err, held := t.roundTrip(req, orig, release)
 	if err != nil {
 		release(errRequestDone)
 		return nil, err
 	}
 	resp.Request = orig
+	if held {
+		return resp, nil // an HTTP/1 body: its end releases the watch (flight.onEnd)
+	}
 	if _, tunnel := resp.Body.(io.Writer); tunnel || resp.Body == nil || resp.Body == http.NoBody {
 		// No body, or an HTTP/1 tunnel (101, CONNECT 2xx) whose body owns
 		// the conn: the context no longer reaches it, as with a caller's
@@ -55,12 +84,42 @@ func (t *Transport) roundTripCancelChan(orig *http.Request) (*http.Response, err
 	return resp, nil
 }
 
-func awaitCancelChan(ctx context.Context, cancel context.CancelCauseFunc, ch <-chan struct{}) {
+// awaitCancelChan passes on the first of: the Cancel channel closing, the
+// parent context ending, the watch being released (ctx done).
+func awaitCancelChan(parent, ctx context.Context, release context.CancelCauseFunc, ch <-chan struct{}) {
 	select {
 	case <-ch:
-		cancel(ErrRequestCanceled)
+		release(cancelChanCause(parent))
+		return
 	case <-ctx.Done():
+		return
+	case <-parent.Done():
 	}
+	if errors.Is(parent.Err(), context.DeadlineExceeded) {
+		t := time.NewTimer(clientTimeoutGrace)
+		select {
+		case <-ch: // http.Client's timer: its deadline is this one
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	release(context.Cause(parent))
+}
+
+// cancelChanCause is the cause of a closed Cancel channel: the context's
+// deadline if that has passed (http.Client's timer closed the channel at
+// the deadline it also set on the context, whose own timer may not have
+// run yet: net/http's text then names the deadline), else
+// ErrRequestCanceled.
+func cancelChanCause(parent context.Context) error {
+	if err := parent.Err(); err != nil {
+		return context.Cause(parent)
+	}
+	if d, ok := parent.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return ErrRequestCanceled
 }
 
 // cancelChanBody ends the Request.Cancel watch with the body.

@@ -30,6 +30,7 @@ func reclaimNow(c *h1.Conn) {
 	if req == nil {
 		return // the exchange ended normally after all
 	}
+	r.st.endFlightOn(c)
 	r.st.pool.Remove(r.key, c, pool.ReasonLeaked)
 	r.st.pool.Count(r.key, countLeak)
 	if ob, ok := c.Owner.(*exchObs); ok {

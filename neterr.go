@@ -9,6 +9,7 @@ import (
 
 	"github.com/spoolhttp/spool/internal/errs"
 	"github.com/spoolhttp/spool/internal/h1"
+	"github.com/spoolhttp/spool/internal/h2"
 	"github.com/spoolhttp/spool/internal/wire"
 )
 
@@ -85,18 +86,22 @@ func cancelCause(ctx context.Context, err error) (error, bool) {
 
 // exchangeErr maps a failure between the first byte written and the final
 // head read.
-func exchangeErr(e *errs.Error, h2 bool) error {
+func exchangeErr(e *errs.Error, onH2 bool) error {
 	var t *errs.TimeoutError
 	if errors.As(e.Err, &t) && t.StdText() != "" {
 		return t
 	}
 	var nr *errs.NoResponseError
-	if errors.As(e.Err, &nr) && (!h2 || stdConnErr(nr.Err)) {
+	if errors.As(e.Err, &nr) && (!onH2 || stdConnErr(nr.Err)) {
 		// Nothing came back: net/http returns the conn's own error, io.EOF
 		// included (golang/go#16465).
 		return unwrapWrite(nr.Err)
 	}
-	if h2 {
+	if onH2 {
+		var be *h2.BodyError
+		if errors.As(e.Err, &be) {
+			return be.Err // the request body's own failure: net/http returns it as it is
+		}
 		// The HTTP/2 engine's own errors: x/net's exported types inside an
 		// *Error; a stream the server never processed (GOAWAY, refused)
 		// stays a NoResponseError, so errors.Is(err, ErrNoResponse) says

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptrace"
@@ -20,20 +21,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Cancel != nil {
 		return t.roundTripCancelChan(req)
 	}
-	return t.roundTrip(req)
+	resp, err, _ := t.roundTrip(req, req, nil)
+	return resp, err
 }
 
-func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
+// roundTrip sends req; orig is the caller's request, which CancelRequest
+// is given (req may be a copy with a derived context). onEnd, if set, is
+// called when the request's HTTP/1 response body ends (held reports
+// that it will be: the body ends the request's flight).
+func (t *Transport) roundTrip(req, orig *http.Request, onEnd context.CancelCauseFunc) (resp *http.Response, err error, held bool) {
 	st := t.state()
 	if err := validate(req); err != nil {
 		closeReqBody(req)
-		return nil, err
+		return nil, err, false
 	}
 	r, err := st.route(req)
 	if err != nil {
 		closeReqBody(req)
-		return nil, err
+		return nil, err, false
 	}
+	f := st.startFlight(orig, r.key)
+	resp, err = st.roundTripRoute(req, r, f)
+	if err != nil || !f.endsWith() {
+		st.endFlight(f) // else the HTTP/1 body ends it
+		return resp, err, false
+	}
+	// The body cannot have ended yet: the caller has not got it.
+	f.onEnd = onEnd
+	return resp, nil, onEnd != nil
+}
+
+func (st *state) roundTripRoute(req *http.Request, r *route, f *flight) (*http.Response, error) {
 	o := h1.Options{
 		AbsoluteForm:   r.absolute,
 		ProxyAuth:      r.proxyAuth,
@@ -45,16 +63,16 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		ro = &reqObs{}
 		st.started(ro, r, req)
 	}
-	resp, err, retry, reached := st.try(req, r, &o, false, ro)
+	resp, err, retry, reached := st.try(req, r, &o, false, ro, f)
 	cur := req // the request whose body is still ours to close
 	// The Transport doc comment states this rule.
-	for n := 0; retry && n < maxReplays(o.H2); n++ {
+	for n := 0; retry && n < maxReplays(o.H2) && !f.isCanceled(); n++ {
 		req2, ok := rewind(req)
 		if !ok {
 			break
 		}
 		cur = req2
-		resp, err, retry, reached = st.try(req2, r, &o, true, ro)
+		resp, err, retry, reached = st.try(req2, r, &o, true, ro, f)
 		if err == nil {
 			resp.Request = req
 		}
@@ -93,18 +111,12 @@ func maxReplays(h2 bool) int {
 // from the idle list lost before any response byte) or an HTTP/2 stream
 // the server did not process, which the Transport doc allows to retry;
 // reached, that a conn took the request (and closed its body).
-func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro *reqObs) (resp *http.Response, err error, retry, reached bool) {
+func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro *reqObs, f *flight) (resp *http.Response, err error, retry, reached bool) {
 	traceGetConn(o.Trace, r.addr)
-	var pc pool.Conn
-	var info pool.GetInfo
-	if replay {
-		// The keep-alive race wants a fresh conn; an HTTP/2 stream never
-		// sent or refused may go to any (the conn is shared and healthy,
-		// and a fresh dial at MaxConnsPerHost would evict one).
-		pc, info, err = st.pool.Retry(req.Context(), r.key, r.dial, !o.H2)
-	} else {
-		pc, info, err = st.pool.Get(req.Context(), r.key, r.dial, false)
-	}
+	// A replay: the keep-alive race wants a fresh conn; an HTTP/2 stream
+	// never sent or refused may go to any (the conn is shared and healthy,
+	// and a fresh dial at MaxConnsPerHost would evict one).
+	pc, info, err := st.pool.GetTagged(req.Context(), r.key, r.dial, replay && !o.H2, replay, f.tag())
 	if err != nil {
 		return nil, err, false, false
 	}
@@ -119,12 +131,18 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro
 	if c, ok := pc.(*h2.Conn); ok {
 		traceGotConn(o.Trace, c.NetConn(), info)
 		o.H2 = true
-		resp, err, retry = st.tryH2(req, r.key, c, o, ro)
+		if !f.onH2(c, req) {
+			c.Release()
+			st.pool.Put(r.key, c, true, pool.ReasonNotReusable)
+			return nil, errCanceledBeforeStream, false, false
+		}
+		resp, err, retry = st.tryH2(req, r.key, c, o, ro, f)
 		return resp, err, retry, true
 	}
 	c := pc.(*h1.Conn)
 	traceGotConn(o.Trace, c.NetConn(), info)
 	ob := h1Obs(c, ro) // before the exchange: see h1Obs
+	f.onH1(c)
 	resp, err = c.RoundTrip(req, o)
 	if err != nil {
 		st.pool.Remove(r.key, c, pool.ReasonBroken)
@@ -142,7 +160,7 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro
 			ro.bodyless = true
 		}
 	} else {
-		resp.Body = st.newBody(c, r, resp, o.Trace, ob)
+		resp.Body = st.newBody(c, r, resp, o.Trace, ob, f)
 	}
 	st.decode(resp, o.AcceptEncoding != "")
 	return resp, nil, false, true

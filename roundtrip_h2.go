@@ -22,12 +22,18 @@ import (
 // is replayed, whatever its method. A reset after that comes from a
 // healthy, shared conn whose server may have acted on the request; the
 // keep-alive race of HTTP/1 does not apply.
-func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options, ro *reqObs) (*http.Response, error, bool) {
+func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options, ro *reqObs, f *flight) (*http.Response, error, bool) {
 	resp, err := c.Do(req, &h2.Options{AcceptEncoding: o.AcceptEncoding, Trace: o.Trace})
 	if err != nil {
 		var nr *errs.NoResponseError
 		retry := errors.As(err, &nr) && !nr.Wrote && replayable(req)
 		return nil, err, retry
+	}
+	if f.isCanceled() {
+		// CancelRequest came before the stream opened (onH2) and found
+		// none to reset: the request is cancelled all the same.
+		resp.Body.Close()
+		return nil, errCanceledBeforeStream, false
 	}
 	if ro != nil {
 		st.observeH2(ro, resp)

@@ -41,6 +41,8 @@ type state struct {
 	obs   Observer                // Transport.Observer; nil: no events are made
 	waits atomic.Pointer[waitLog] // the debug page's recent waits; nil until DebugHandler
 
+	flights flights // requests in flight, for CancelRequest
+
 	routesMu sync.RWMutex
 	routes   map[routeID]*route // guarded by routesMu
 }

@@ -28,6 +28,12 @@ func (c *Conn) watch(ctx context.Context, req *http.Request) {
 	c.cancelled = false
 	c.gen++
 	c.live = true
+	if c.cancelGen == c.gen && c.cause != nil { // CancelExchange came first
+		c.cancelled = true
+		c.nc.SetDeadline(pastDeadline)
+	} else {
+		c.cause = nil
+	}
 	c.watching = done != nil
 	c.repeat = done != nil && done == c.lastDone
 	c.lastDone = done
@@ -102,6 +108,34 @@ func (c *Conn) AbortExchange(gen uint64) {
 		c.nc.SetDeadline(pastDeadline)
 	}
 	c.mu.Unlock()
+}
+
+// CancelExchange cancels exchange gen with cause, as its context ending
+// would: blocked I/O wakes, and the exchange's error (RoundTrip's or the
+// body's Read) is cause. gen may be the exchange about to start on a conn
+// the caller holds (Gen()+1): it is then cancelled as it starts. An
+// exchange already over is never touched. For Transport.CancelRequest.
+func (c *Conn) CancelExchange(gen uint64, cause error) {
+	c.mu.Lock()
+	switch {
+	case c.gen == gen && c.live:
+		c.cause = cause
+		c.cancelled = true
+		c.nc.SetDeadline(pastDeadline)
+	case gen > c.gen:
+		c.cancelGen, c.cause = gen, cause
+	}
+	c.mu.Unlock()
+}
+
+// cancelCause is CancelExchange's cause for the current exchange, if any.
+func (c *Conn) cancelCause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancelled {
+		return c.cause
+	}
+	return nil
 }
 
 // Reclaim ends the current exchange if it is still running, for a

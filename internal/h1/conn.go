@@ -105,6 +105,8 @@ type Conn struct {
 	lastDone  <-chan struct{} // the previous exchange's Done channel
 	watchDone <-chan struct{} // the Done channel the registration is for
 	stopWatch func() bool     // stops the registration; nil when there is none
+	cancelGen uint64          // CancelExchange's exchange, live or about to start
+	cause     error           // why exchange cancelGen was cancelled (Transport.CancelRequest)
 
 	peekN   int
 	peekErr error

@@ -182,7 +182,9 @@ func (c *Conn) wrapErr(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	if c.ctx.Err() != nil && (c.isAborted() || errors.Is(err, os.ErrDeadlineExceeded)) {
+	if cause := c.cancelCause(); cause != nil {
+		err = cause
+	} else if c.ctx.Err() != nil && (c.isAborted() || errors.Is(err, os.ErrDeadlineExceeded)) {
 		err = context.Cause(c.ctx)
 	} else if errors.Is(err, os.ErrDeadlineExceeded) && c.timeoutName != "" {
 		err = &errs.TimeoutError{What: c.timeoutName}

@@ -30,8 +30,17 @@ func (s *stream) preRead(h *reqHead) (*[]byte, error) {
 	}
 	putBodyBuf(b)
 	s.bodyFailed.Store(true)
-	return nil, &errs.Error{Op: errs.OpWrite, Addr: s.c.Addr, Reused: s.reused, Err: err}
+	return nil, &errs.Error{Op: errs.OpWrite, Addr: s.c.Addr, Reused: s.reused, Err: &BodyError{err}}
 }
+
+// BodyError is the request body's own failure: its Read's error, or a
+// length that disagrees with its ContentLength. net/http returns it as it
+// is (TestTransportBodyReadError), so the root's error boundary unwraps
+// it; a conn failing under the body is not one and stays the engine's.
+type BodyError struct{ Err error }
+
+func (e *BodyError) Error() string { return e.Err.Error() }
+func (e *BodyError) Unwrap() error { return e.Err }
 
 // bodyChunk is the size of the reads from a streamed request body: a DATA
 // frame whose header and payload fill one TLS record (16 KiB), so that
@@ -87,22 +96,22 @@ func (s *stream) sendBody(h *reqHead, pre *[]byte, rest []byte) error {
 		n, rerr := s.req.Body.Read(*bp)
 		sent += int64(n)
 		if h.contentLength >= 0 && sent > h.contentLength {
-			return errReqBodyTooLong
+			return &BodyError{errReqBodyTooLong}
 		}
 		eof := rerr == io.EOF
 		if !eof && rerr == nil && h.contentLength >= 0 && sent == h.contentLength {
 			// All declared bytes are in: END_STREAM goes on this frame if
 			// the body agrees it is over (x/net probes the same way).
 			if err := probeEOF(s.req.Body); err != nil {
-				return err
+				return &BodyError{err}
 			}
 			eof = true
 		}
 		if eof && h.contentLength >= 0 && sent < h.contentLength {
-			return errReqBodyTooShort
+			return &BodyError{errReqBodyTooShort}
 		}
 		if rerr != nil && !eof {
-			return rerr
+			return &BodyError{rerr}
 		}
 		if n > 0 || eof {
 			if err := s.sendData((*bp)[:n], eof && len(h.trailers) == 0); err != nil {

@@ -38,7 +38,7 @@ type GetInfo struct {
 //
 // Get counts a request in Stats.Requests; Retry does not.
 func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
-	return p.get(ctx, key, dial, forceNew, true)
+	return p.get(ctx, key, dial, forceNew, true, nil)
 }
 
 // Retry is Get for the one replay of a request a Get already counted, so
@@ -47,12 +47,18 @@ func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew b
 // HTTP/2 stream the server did not process may go to any conn (the
 // retry is not the same thing as a fresh conn).
 func (p *Pool[C]) Retry(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
-	return p.get(ctx, key, dial, forceNew, false)
+	return p.get(ctx, key, dial, forceNew, false, nil)
 }
 
-func (p *Pool[C]) get(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool) (C, GetInfo, error) {
+// GetTagged is Get (Retry when replay) for a caller whose wait may be
+// cancelled from elsewhere by CancelWait(key, tag, err).
+func (p *Pool[C]) GetTagged(ctx context.Context, key Key, dial DialFunc[C], forceNew, replay bool, tag WaitTag) (C, GetInfo, error) {
+	return p.get(ctx, key, dial, forceNew, !replay, tag)
+}
+
+func (p *Pool[C]) get(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool, tag WaitTag) (C, GetInfo, error) {
 	for {
-		c, info, err, done := p.getOnce(ctx, key, dial, forceNew, count)
+		c, info, err, done := p.getOnce(ctx, key, dial, forceNew, count, tag)
 		if done {
 			return c, info, err
 		}
@@ -62,7 +68,7 @@ func (p *Pool[C]) get(ctx context.Context, key Key, dial DialFunc[C], forceNew, 
 
 // getOnce makes one attempt; done=false means an idle conn failed its check
 // and Get should look again.
-func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool) (c C, info GetInfo, err error, done bool) {
+func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceNew, count bool, tag WaitTag) (c C, info GetInfo, err error, done bool) {
 	b := p.batch()
 	p.mu.Lock()
 	if p.closed {
@@ -86,7 +92,7 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 			return e.c, info, nil, true
 		}
 	}
-	w, err := p.enqueueLocked(ctx, h, dial, forceNew, now, &b)
+	w, err := p.enqueueLocked(ctx, h, dial, forceNew, now, &b, tag)
 	p.mu.Unlock()
 	b.close()
 	if err != nil {

@@ -50,7 +50,9 @@ func TestIdleLimitPerHost(t *testing.T) {
 	for _, c := range cs {
 		done(p, "a", c)
 	}
-	// The least recently idled (conn 1) made room.
+	// The least recently idled (conn 1) made room, not the conn just put
+	// back (net/http's rule, a documented difference): the conn idle
+	// longest is the nearest a server's idle timeout.
 	if !cs[0].isClosed() || cs[1].isClosed() || cs[2].isClosed() {
 		t.Fatalf("closed: %v %v %v", cs[0].isClosed(), cs[1].isClosed(), cs[2].isClosed())
 	}

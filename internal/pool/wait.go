@@ -12,6 +12,7 @@ type waiter[C Conn] struct {
 	ctx    context.Context
 	dialFn DialFunc[C]
 	force  bool      // forceNew: only a freshly dialed conn will do
+	tag    WaitTag   // GetTagged's, for CancelWait; nil from Get
 	start  time.Time // when it queued
 
 	// Guarded by Pool.mu.
@@ -84,15 +85,21 @@ func (q *waitQueue[C]) reset() {
 }
 
 // enqueueLocked queues a caller for h and starts the dials the queue needs.
-func (p *Pool[C]) enqueueLocked(ctx context.Context, h *host[C], dial DialFunc[C], force bool, now time.Time, b *closeBatch[C]) (*waiter[C], error) {
+func (p *Pool[C]) enqueueLocked(ctx context.Context, h *host[C], dial DialFunc[C], force bool, now time.Time, b *closeBatch[C], tag WaitTag) (*waiter[C], error) {
 	if ctx.Err() != nil {
 		p.dropIfQuietLocked(h)
 		return nil, waitErr(context.Cause(ctx))
 	}
+	if tag != nil {
+		if err := tag.WaitCanceled(); err != nil { // CancelWait came before the wait
+			p.dropIfQuietLocked(h)
+			return nil, waitErr(err)
+		}
+	}
 	if max := p.cfg.MaxWaitPerHost; max > 0 && !p.canDialLocked(h) && h.nwaiting-h.nowned >= max {
 		return nil, waitErr(ErrWaitQueueFull)
 	}
-	w := &waiter[C]{h: h, ch: make(chan result[C], 1), ctx: ctx, dialFn: dial, force: force, start: now}
+	w := &waiter[C]{h: h, ch: make(chan result[C], 1), ctx: ctx, dialFn: dial, force: force, start: now, tag: tag}
 	h.q.push(w)
 	h.nwaiting++
 	p.kickLocked(h, b)

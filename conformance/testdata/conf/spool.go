@@ -211,9 +211,9 @@ func (t *ConfTransport) RegisterProtocol(scheme string, rt http.RoundTripper) {
 	t.alt[scheme] = rt
 }
 
-// CancelRequest has no spool counterpart (deprecated in net/http in favour
-// of the request's context): it does nothing.
-func (t *ConfTransport) CancelRequest(req *http.Request) {}
+// CancelRequest is spool's (http.Client calls it on a timeout, the tests
+// on their own).
+func (t *ConfTransport) CancelRequest(req *http.Request) { t.spool().CancelRequest(req) }
 
 // errNoClientConn: spool has no counterpart of Transport.NewClientConn.
 var errNoClientConn = errors.New("conformance: spool has no NewClientConn")
