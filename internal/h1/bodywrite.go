@@ -34,7 +34,7 @@ func writeBody(bw *bufio.Writer, direct io.Writer, body io.Reader, length int64,
 		if err != nil {
 			return err
 		}
-		if n == length {
+		if n >= length {
 			// A longer body is the caller's mistake, not to be cut
 			// silently: read the rest to count it, as net/http does.
 			var extra int64
@@ -102,7 +102,46 @@ func copyBody(direct io.Writer, body io.Reader, length int64, buf []byte) (int64
 			}
 		}
 	}
-	return io.CopyBuffer(direct, &io.LimitedReader{R: body, N: length}, buf)
+	return copyLimited(direct, body, length, buf)
+}
+
+// copyLimited copies up to length bytes of body and reads one byte past
+// it. A Read that brings bytes past length is not written: a body whose
+// Reads overshoot the declared length (an in-memory body returns it all
+// in one Read) fails before its last bytes go out, so the server never
+// holds a complete body and answers it before the error is known. The
+// count returned is then past length, and writeBody counts the rest. A
+// body whose Reads stop exactly at length is found out after its bytes
+// went out, as net/http's.
+func copyLimited(direct io.Writer, body io.Reader, length int64, buf []byte) (int64, error) {
+	if len(buf) == 0 {
+		pb := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(pb)
+		buf = *pb
+	}
+	var n int64
+	for {
+		k, rerr := body.Read(buf[:min(int64(len(buf)), length+1-n)])
+		if n+int64(k) > length {
+			return n + int64(k), nil
+		}
+		if k > 0 {
+			w, werr := direct.Write(buf[:k])
+			n += int64(w)
+			if werr == nil && w < k {
+				werr = io.ErrShortWrite
+			}
+			if werr != nil {
+				return n, werr
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return n, nil
+		case rerr != nil:
+			return n, rerr
+		}
+	}
 }
 
 // kernelCopyable: r is what a TCP conn's ReadFrom sends without a
