@@ -32,6 +32,7 @@ type writeQueue struct {
 	timeout time.Duration
 	onErr   func(error) // called once, on the flusher, when a write fails
 	shared  func() bool // other streams are open: worth a yield before writing
+	flushFn func()      // q.flush, bound once: a go statement on it allocates no closure
 
 	mu       sync.Mutex
 	drained  sync.Cond // on mu: a write finished (body writers wait for room)
@@ -69,6 +70,7 @@ const (
 func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error), shared func() bool) {
 	q.nc, q.timeout, q.onErr, q.shared = nc, timeout, onErr, shared
 	q.drained.L = &q.mu
+	q.flushFn = q.flush
 	q.buf = make([]byte, 0, initialBuffer)
 }
 
@@ -84,7 +86,7 @@ func (q *writeQueue) flushLocked(reader bool) {
 	q.flushing = true
 	q.mu.Unlock()
 	if reader {
-		go q.flush()
+		go q.flushFn()
 		return
 	}
 	q.flush()
@@ -110,7 +112,7 @@ func (q *writeQueue) flush() {
 		}
 		if round == maxFlushRounds {
 			q.mu.Unlock()
-			go q.flush() // still the flusher: flushing stays true
+			go q.flushFn() // still the flusher: flushing stays true
 			return
 		}
 		b := q.buf
