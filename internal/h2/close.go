@@ -55,7 +55,7 @@ func (c *Conn) Close() error {
 	}
 	q.stop(net.ErrClosed)
 	err := c.nc.Close()
-	c.failStreams(net.ErrClosed)
+	c.failStreams(net.ErrClosed, false)
 	return err
 }
 
@@ -116,6 +116,7 @@ func (c *Conn) teardown(readErr error) {
 		c.err = errClosedAfterGoAway
 	}
 	mine := c.err == nil
+	closed := c.closed // by Close: its streams fail as they are
 	if mine {
 		c.err = &lostError{cause}
 	}
@@ -142,7 +143,7 @@ func (c *Conn) teardown(readErr error) {
 		q.mu.Unlock()
 		q.waitIdle()
 	}
-	c.failStreams(err)
+	c.failStreams(err, !closed)
 	if mine && isConnErr {
 		c.linger()
 	}
@@ -159,8 +160,13 @@ func (c *Conn) linger() {
 	io.CopyN(io.Discard, c.br, lingerBytes)
 }
 
-// failStreams ends every open stream with err (a lost conn).
-func (c *Conn) failStreams(err error) {
+// failStreams ends every open stream with err (a lost conn). With
+// replayUnsent, a stream whose HEADERS never left the write queue (queued
+// behind a write that failed, or not yet written) fails as not processed,
+// so the root replays it on another conn whatever its method (DESIGN
+// decision 3): the server cannot have seen it. Its HEADERS end past what
+// the socket took, or may have taken, when the conn failed.
+func (c *Conn) failStreams(err error, replayUnsent bool) {
 	c.mu.Lock()
 	ss := make([]*stream, 0, len(c.streams))
 	for _, s := range c.streams {
@@ -169,8 +175,26 @@ func (c *Conn) failStreams(err error) {
 	c.reserved = 0
 	c.cond.Broadcast()
 	c.mu.Unlock()
-	for _, s := range ss {
-		s.fail(err, true)
+	var unsent []bool
+	if replayUnsent && len(ss) > 0 {
+		// Every stream in ss has its headEnd: openLocked registered it and
+		// start set headEnd under one hold of wq.mu.
+		unsent = make([]bool, len(ss))
+		q := &c.wq
+		q.mu.Lock()
+		sent := q.mayHaveSentLocked()
+		for i, s := range ss {
+			unsent[i] = s.headEnd > sent
+		}
+		q.mu.Unlock()
+	}
+	for i, s := range ss {
+		if unsent != nil && unsent[i] {
+			c.ctr.replays.Add(1)
+			s.fail(s.notProcessed(err), true)
+		} else {
+			s.fail(err, true)
+		}
 		s.finish()
 	}
 }

@@ -134,6 +134,7 @@ func (c *Conn) start(s *stream, h *reqHead, o *Options) error {
 	c.encodeHeadersLocked(s, h, o)
 	q.buf = appendHeaderBlock(q.buf, s.id, endHeaders, c.hbuf.Bytes(), maxFrame)
 	s.wroteHeaders = true
+	s.headEnd = q.markLocked()
 	var rest []byte
 	if pre != nil && !h.expect {
 		rest = c.queueDataLocked(s, (*pre)[:h.contentLength], maxFrame, len(h.trailers) == 0)

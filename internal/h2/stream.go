@@ -29,6 +29,7 @@ type stream struct {
 	reused bool // the conn carried a stream before this one
 
 	wroteHeaders bool        // caller only: HEADERS were queued
+	headEnd      uint64      // guarded by c.wq.mu: write queue position of the end of its HEADERS (see failStreams)
 	bodyFailed   atomic.Bool // the request body's Read failed or lied about its length
 	sendDone     atomic.Bool // END_STREAM sent (or the peer's reset made it moot)
 	sent         atomic.Bool // sending is over: END_STREAM sent, or the body writer gave up

@@ -32,6 +32,7 @@ type writeQueue struct {
 	timeout time.Duration
 	onErr   func(error) // called once, on the flusher, when a write fails
 	shared  func() bool // other streams are open: worth a yield before writing
+	flushFn func()      // q.flush, bound once: a go statement on it allocates no closure
 
 	mu       sync.Mutex
 	drained  sync.Cond // on mu: a write finished (body writers wait for room)
@@ -39,7 +40,7 @@ type writeQueue struct {
 	spare    []byte    // guarded by mu: the last written buffer, for reuse
 	flushing bool      // guarded by mu: a flusher is active
 	err      error     // guarded by mu: sticky; set, nothing more is written
-	written  uint64    // guarded by mu: bytes written so far
+	written  uint64    // guarded by mu: bytes written so far (of a failed write, what the socket took)
 	inflight int       // guarded by mu: bytes of the write in progress
 
 	deadline time.Time     // flusher only: the write deadline set last
@@ -68,6 +69,7 @@ const (
 func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error), shared func() bool) {
 	q.nc, q.timeout, q.onErr, q.shared = nc, timeout, onErr, shared
 	q.drained.L = &q.mu
+	q.flushFn = q.flush
 	q.buf = make([]byte, 0, initialBuffer)
 }
 
@@ -82,7 +84,7 @@ func (q *writeQueue) flushLocked(reader bool) {
 	q.flushing = true
 	q.mu.Unlock()
 	if reader {
-		go q.flush()
+		go q.flushFn()
 		return
 	}
 	q.flush()
@@ -108,7 +110,7 @@ func (q *writeQueue) flush() {
 		}
 		if round == maxFlushRounds {
 			q.mu.Unlock()
-			go q.flush() // still the flusher: flushing stays true
+			go q.flushFn() // still the flusher: flushing stays true
 			return
 		}
 		b := q.buf
@@ -117,10 +119,10 @@ func (q *writeQueue) flush() {
 		q.inflight = len(b)
 		q.mu.Unlock()
 
-		err := q.write(b)
+		n, err := q.write(b)
 
 		q.mu.Lock()
-		q.written += uint64(q.inflight)
+		q.written += uint64(n)
 		q.inflight = 0
 		if cap(b) <= maxKeptBuffer {
 			q.spare = b[:0]
@@ -140,7 +142,7 @@ func (q *writeQueue) flush() {
 // write writes b under a deadline. The deadline is moved only when less
 // than three quarters of the timeout remain, so a busy conn does not pay
 // for a deadline change on every write.
-func (q *writeQueue) write(b []byte) error {
+func (q *writeQueue) write(b []byte) (int, error) {
 	now := time.Now()
 	if q.closing.Load() {
 		q.deadline = now.Add(min(q.timeout, closeFlushTimeout))
@@ -150,8 +152,7 @@ func (q *writeQueue) write(b []byte) error {
 		q.nc.SetWriteDeadline(q.deadline)
 	}
 	q.writes.Add(1)
-	_, err := q.nc.Write(b)
-	return err
+	return q.nc.Write(b)
 }
 
 // waitRoomLocked waits, with mu held, until the queue is below
@@ -167,6 +168,13 @@ func (q *writeQueue) waitRoomLocked() error {
 // queued now; waitFor(mark) returns once it is written.
 func (q *writeQueue) markLocked() uint64 {
 	return q.written + uint64(q.inflight) + uint64(len(q.buf))
+}
+
+// mayHaveSentLocked is how far the bytes ever queued may have reached
+// the peer: those written, and those of a write in progress (a failing
+// write may still put some on the wire). What lies beyond never left.
+func (q *writeQueue) mayHaveSentLocked() uint64 {
+	return q.written + uint64(q.inflight)
 }
 
 // waitFor waits until the bytes up to mark are written (or the queue
