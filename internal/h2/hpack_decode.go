@@ -138,9 +138,7 @@ func (d *hpackDecoder) indexed(buf []byte) (int, error) {
 	if !ok {
 		return 0, hpack.DecodingError{Err: hpack.InvalidIndexError(i)}
 	}
-	d.started = true
-	d.fields = append(d.fields, rawField{name: e.name, value: e.value})
-	return n, nil
+	return n, d.emit(rawField{name: e.name, value: e.value})
 }
 
 // literal: a literal header field, with incremental indexing, without
@@ -178,9 +176,18 @@ func (d *hpackDecoder) literal(buf []byte, prefix byte, index, never bool) (int,
 		d.tab.add(dynEntry{name, value})
 		d.pending++
 	}
+	return n, d.emit(rawField{name, value, never})
+}
+
+// emit adds a decoded field, bounded by the string limit as hpack's
+// callEmit bounds it (indexed names included).
+func (d *hpackDecoder) emit(f rawField) error {
+	if d.maxStr != 0 && (f.name.len() > d.maxStr || f.value.len() > d.maxStr) {
+		return hpack.ErrStringLength
+	}
 	d.started = true
-	d.fields = append(d.fields, rawField{name, value, never})
-	return n, nil
+	d.fields = append(d.fields, f)
+	return nil
 }
 
 // sizeUpdate: a dynamic table size update (§6.3), only before the block's
