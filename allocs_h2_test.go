@@ -191,3 +191,26 @@ func roundTripAllocsH2(t *testing.T, indexed, nginx bool, budget float64) {
 		t.Fatalf("dials %d", st.Dials)
 	}
 }
+
+// BenchmarkRoundTripH2Canned is the allocation pin's round trip (nginx's
+// head) as a benchmark, to profile the client's CPU per request with no
+// server or socket in the figure:
+//
+//	go test -run '^$' -bench RoundTripH2Canned -cpuprofile cpu.out .
+func BenchmarkRoundTripH2Canned(b *testing.B) {
+	conn := newCannedH2(false, true)
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	tr := &spool.Transport{Protocols: p, DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil }}
+	defer tr.Close()
+	req, _ := http.NewRequest("GET", "http://example.test/", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}

@@ -14,13 +14,15 @@ import (
 // Huffman codes are x/net's (hpack.HuffmanDecode). Owned by the reader.
 type hpackDecoder struct {
 	tab     dynTable
-	maxStr  int        // longest string, encoded or decoded; 0: no bound (hpack's SetMaxStringLength)
-	started bool       // a field was decoded in this block: size updates are over (§4.2)
-	save    []byte     // the start of a field cut between fragments
-	arena   hpackArena // the block's decoded bytes
-	pending int        // entries this block added (their strings are arena spans)
-	fields  []rawField // decoded, not yet taken by the caller
-	block   string     // the arena as one string, from endBlock until resetBlock
+	maxStr  int         // longest string, encoded or decoded; 0: no bound (hpack's SetMaxStringLength)
+	started bool        // a field was decoded in this block: size updates are over (§4.2)
+	save    []byte      // the start of a field cut between fragments
+	arena   hpackArena  // the block's decoded bytes
+	pending int         // entries this block added (their strings are arena spans)
+	fields  []rawField  // decoded, not yet taken by the caller
+	block   string      // the arena as one string, from endBlock until resetBlock
+	cache   *valueCache // recent literal values, allocated at the first
+	fills   []cacheFill // values of this block to cache at its end
 }
 
 // rawField is a decoded field whose strings may still be arena spans.
@@ -168,7 +170,7 @@ func (d *hpackDecoder) literal(buf []byte, prefix byte, index, never bool) (int,
 			return 0, err
 		}
 	}
-	value, err := d.decode(rawValue)
+	value, err := d.decodeValue(rawValue)
 	if err != nil {
 		return 0, err
 	}
@@ -282,6 +284,21 @@ func (d *hpackDecoder) decode(s rawString) (hstr, error) {
 	return hstr{off: int32(off), end: int32(off + n)}, nil
 }
 
+// decodeValue decodes a literal value, from the cache when it can.
+func (d *hpackDecoder) decodeValue(s rawString) (hstr, error) {
+	v, slot, ok := d.lookupValue(s)
+	if ok {
+		return strRef(v), nil
+	}
+	h, err := d.decode(s)
+	if err != nil || slot < 0 || h.off < 0 {
+		return h, err
+	}
+	d.fills = append(d.fills, cacheFill{slot: slot, e: cachedValue{n: uint8(len(s.b)), huff: s.huff}, val: h})
+	copy(d.fills[len(d.fills)-1].e.enc[:], s.b)
+	return h, nil
+}
+
 // decodeName decodes a literal name; a known one is the interned string
 // and leaves the arena as it was.
 func (d *hpackDecoder) decodeName(s rawString) (hstr, error) {
@@ -308,6 +325,7 @@ func (d *hpackDecoder) endBlock() error {
 	if len(d.arena) > 0 {
 		d.block = string(d.arena)
 	}
+	d.fillCache()
 	for i := 1; i <= min(d.pending, d.tab.n); i++ {
 		e := d.tab.at(uint64(i))
 		e.name, e.value = d.own(e.name), d.own(e.value)
