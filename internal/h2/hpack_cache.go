@@ -7,7 +7,10 @@ import "hash/maphash"
 // each time and never refers to them) would cost a Huffman decode and
 // the block's string every time. valueCache remembers recent literal
 // values by their encoded bytes: a hit is the string decoded before, no
-// decoding and no arena bytes. Direct-mapped: a collision replaces.
+// decoding and no arena bytes. Each value may sit in one of two slots
+// (two-choice hashing): with one, two of nginx's four values would share
+// a slot in about one process in five and evict each other on every
+// response.
 type valueCache [valueCacheSlots]cachedValue
 
 const (
@@ -20,15 +23,15 @@ const (
 type cachedValue struct {
 	n    uint8 // encoded length; 0: empty slot
 	huff bool
+	used bool // hit since it was cached or since a fill passed it over
 	enc  [maxCachedEnc]byte
 	s    string // the decoded value
 }
 
 var valueSeed = maphash.MakeSeed()
 
-func valueSlot(b []byte) int { return int(maphash.Bytes(valueSeed, b) % valueCacheSlots) }
-
-// lookupValue returns the cached string of the encoded value s.
+// lookupValue returns the cached string of the encoded value s, or the
+// slot to cache it in (-1: not cached).
 func (d *hpackDecoder) lookupValue(s rawString) (string, int, bool) {
 	if len(s.b) == 0 || len(s.b) > maxCachedEnc {
 		return "", -1, false
@@ -36,11 +39,26 @@ func (d *hpackDecoder) lookupValue(s rawString) (string, int, bool) {
 	if d.cache == nil {
 		d.cache = new(valueCache)
 	}
-	i := valueSlot(s.b)
-	e := &d.cache[i]
-	if int(e.n) == len(s.b) && e.huff == s.huff && string(e.enc[:e.n]) == string(s.b) {
-		return e.s, i, true
+	h := maphash.Bytes(valueSeed, s.b)
+	i, j := int(h%valueCacheSlots), int((h>>32)%valueCacheSlots)
+	for _, k := range [2]int{i, j} {
+		if e := &d.cache[k]; int(e.n) == len(s.b) && e.huff == s.huff && string(e.enc[:e.n]) == string(s.b) {
+			e.used = true
+			return e.s, k, true
+		}
 	}
+	// The new value takes a slot not hit lately; passed over, a slot
+	// loses its mark, so the next new value may take it.
+	a, b := &d.cache[i], &d.cache[j]
+	switch {
+	case !a.used:
+		b.used = false
+		return "", i, false
+	case !b.used:
+		a.used = false
+		return "", j, false
+	}
+	a.used = false
 	return "", i, false
 }
 
