@@ -84,7 +84,7 @@ fuzz_one() {
 	return 1
 }
 echo "== fuzz, $fuzztime per target"
-for pkg in . ./internal/wire ./faulttest; do
+for pkg in . ./internal/wire ./internal/h2 ./faulttest; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
 		echo "-- $pkg $target"
 		fuzz_one "$pkg" "$target"

@@ -2,7 +2,6 @@ package h2
 
 import (
 	"errors"
-	"strings"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
@@ -11,9 +10,9 @@ import (
 
 // Header blocks are decoded here rather than by Framer.ReadMetaHeaders,
 // whose per-block MetaHeadersFrame, closures and field slice cost about
-// nine allocations per response: one hpack.Decoder per conn emits into a
-// field slice the reader reuses. The limits of ReadMetaHeaders
-// (CVE-2023-45288) are kept as it has them:
+// nine allocations per response, and by spool's own HPACK decoder
+// (hpack_decode.go), whose fields are substrings of one string per block.
+// The limits of ReadMetaHeaders (CVE-2023-45288) are kept as it has them:
 //   - the decoded header list is bounded by MaxHeaderListSize; past it the
 //     block is decoded (the HPACK state must stay in step) but its fields
 //     dropped, and the stream fails (Truncated);
@@ -29,8 +28,10 @@ import (
 type headBlock struct {
 	id        uint32
 	endStream bool
-	fields    []hpack.HeaderField // regular fields, reused block to block
+	raw       []rawField          // regular fields while the block is decoded
+	fields    []hpack.HeaderField // regular fields at END_HEADERS, reused block to block
 	status    string
+	statusRaw hstr   // :status while the block is decoded
 	pseudo    int    // pseudo-header fields seen
 	limit     uint32 // header list budget at the start (MaxHeaderListSize)
 	remain    uint32 // header list budget left
@@ -53,58 +54,60 @@ var (
 )
 
 func (c *Conn) initDecoder() {
-	c.rd.hdec = hpack.NewDecoder(initialHeaderTable, c.emit)
-	c.rd.hdec.SetMaxStringLength(int(min(c.cfg.MaxHeaderListSize, 1<<31-1)))
+	c.rd.hdec.init(initialHeaderTable, int(min(c.cfg.MaxHeaderListSize, 1<<31-1)))
 }
 
-// emit takes one decoded field (hpack's callback).
-func (c *Conn) emit(hf hpack.HeaderField) {
-	b := &c.rd.block
-	if b.invalid == nil {
-		b.invalid = checkField(b, hf)
+// take checks and counts the fields the decoder has decoded so far.
+func (b *headBlock) take(d *hpackDecoder) {
+	for _, f := range d.fields {
+		if b.invalid == nil {
+			b.invalid = checkField(b, d, f)
+		}
+		if b.invalid != nil || b.truncated {
+			continue
+		}
+		if size := uint32(f.name.len()+f.value.len()) + entryOverhead; size > b.remain {
+			b.truncated = true
+			b.remain = 0
+			continue
+		} else {
+			b.remain -= size
+		}
+		if d.isPseudo(f.name) {
+			b.pseudo++
+			b.statusRaw = f.value
+			continue
+		}
+		b.raw = append(b.raw, f)
 	}
-	if b.invalid != nil || b.truncated {
-		return
-	}
-	if size := hf.Size(); size > b.remain {
-		b.truncated = true
-		b.remain = 0
-		return
-	} else {
-		b.remain -= size
-	}
-	if strings.HasPrefix(hf.Name, ":") {
-		b.pseudo++
-		b.status = hf.Value
-		return
-	}
-	b.fields = append(b.fields, hf)
+	clear(d.fields)
+	d.fields = d.fields[:0]
 }
 
-func checkField(b *headBlock, hf hpack.HeaderField) error {
-	if !httpguts.ValidHeaderFieldValue(hf.Value) {
+func checkField(b *headBlock, d *hpackDecoder, f rawField) error {
+	if !d.validValue(f.value) {
 		return errBadFieldValue
 	}
-	if strings.HasPrefix(hf.Name, ":") {
+	if d.isPseudo(f.name) {
 		// A response has one pseudo-header, :status (§8.3.2).
 		if b.regular {
 			return errPseudoAfterRegular
 		}
-		if hf.Name != ":status" || b.pseudo > 0 {
+		if !d.is(f.name, ":status") || b.pseudo > 0 {
 			return errBadPseudo
 		}
 		return nil
 	}
 	b.regular = true
-	if !validWireName(hf.Name) {
+	if !d.validName(f.name) {
 		return errBadFieldName
 	}
 	return nil
 }
 
 // validWireName: a token with no upper case (§8.2.1).
-func validWireName(v string) bool {
-	if v == "" {
+func validWireName[T ~string | ~[]byte](v T) bool {
+	if len(v) == 0 {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
@@ -116,17 +119,29 @@ func validWireName(v string) bool {
 	return true
 }
 
+// validFieldValue is httpguts.ValidHeaderFieldValue: no control byte
+// but tab.
+func validFieldValue[T ~string | ~[]byte](v T) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // startBlock begins a HEADERS block.
 func (c *Conn) startBlock(id uint32, endStream bool) {
 	b := &c.rd.block
-	*b = headBlock{id: id, endStream: endStream, fields: b.fields[:0], limit: c.cfg.MaxHeaderListSize, remain: c.cfg.MaxHeaderListSize}
+	*b = headBlock{id: id, endStream: endStream, raw: b.raw[:0], fields: b.fields[:0],
+		limit: c.cfg.MaxHeaderListSize, remain: c.cfg.MaxHeaderListSize}
 }
 
 // decodeFragment feeds one HEADERS or CONTINUATION fragment to the
 // decoder; done reports END_HEADERS (the block is then complete in
 // c.rd.block).
 func (c *Conn) decodeFragment(frag []byte, end bool) error {
-	b := &c.rd.block
+	b, d := &c.rd.block, &c.rd.hdec
 	if b.frames++; b.frames > maxBlockFrames {
 		return connError(http2.ErrCodeEnhanceYourCalm, "too many CONTINUATION frames")
 	}
@@ -136,14 +151,23 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 	if b.invalid != nil && len(frag) > 0 {
 		return connError(http2.ErrCodeProtocol, "CONTINUATION after an invalid header field")
 	}
-	if _, err := c.rd.hdec.Write(frag); err != nil {
+	if err := d.write(frag); err != nil {
 		return connError(http2.ErrCodeCompression, "HPACK: "+err.Error())
 	}
-	if end {
-		if err := c.rd.hdec.Close(); err != nil {
-			return connError(http2.ErrCodeCompression, "HPACK: "+err.Error())
-		}
+	b.take(d)
+	if !end {
+		return nil
 	}
+	if err := d.endBlock(); err != nil {
+		return connError(http2.ErrCodeCompression, "HPACK: "+err.Error())
+	}
+	for _, f := range b.raw {
+		b.fields = append(b.fields, hpack.HeaderField{Name: d.str(f.name), Value: d.str(f.value), Sensitive: f.sensitive})
+	}
+	if b.pseudo > 0 {
+		b.status = d.str(b.statusRaw)
+	}
+	d.resetBlock()
 	return nil
 }
 
@@ -151,4 +175,6 @@ func (c *Conn) decodeFragment(frag []byte, end bool) error {
 func (b *headBlock) clearFields() {
 	clear(b.fields)
 	b.fields = b.fields[:0]
+	clear(b.raw)
+	b.raw = b.raw[:0]
 }

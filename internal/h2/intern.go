@@ -73,3 +73,16 @@ func statusLine(code int, status string) string {
 	}
 	return status + " " + http.StatusText(code)
 }
+
+// internedWireNames maps a known lower-case field name to itself: a
+// literal name a server sends (not indexed) is this string, not a copy.
+var internedWireNames = make(map[string]string, len(commonNames)+len(staticTable))
+
+func init() {
+	for _, e := range staticTable {
+		internedWireNames[e.name] = e.name
+	}
+	for _, l := range lowerOf {
+		internedWireNames[l] = l
+	}
+}

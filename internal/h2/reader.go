@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // readerState is owned by the reader goroutine.
@@ -15,7 +14,7 @@ type readerState struct {
 	recvWindow  int32 // conn: bytes the peer may still send
 	unacked     int32 // conn: bytes received, credit not yet returned
 	bdp         bdpEstimator
-	hdec        *hpack.Decoder
+	hdec        hpackDecoder
 	block       headBlock  // the header block being read
 	peerClosed  closedRing // streams the peer ended (END_STREAM or RST_STREAM)
 	hbuf        []byte     // HEADERS payloads
