@@ -167,8 +167,8 @@ func (f *flight) onH1(c *h1.Conn) {
 
 // onH2 records that c is about to carry sent; false: CancelRequest came
 // first, and the stream must not start. A CancelRequest between this and
-// the stream's opening finds no stream: RoundTrip then discards the
-// response it gets (tryH2).
+// the stream's opening finds no stream: Do sees f.canceled once the
+// stream is open and cancels it (h2.Options.Canceled).
 func (f *flight) onH2(c *h2.Conn, sent *http.Request) bool {
 	if f == nil {
 		return true

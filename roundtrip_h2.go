@@ -23,15 +23,19 @@ import (
 // healthy, shared conn whose server may have acted on the request; the
 // keep-alive race of HTTP/1 does not apply.
 func (st *state) tryH2(req *http.Request, key pool.Key, c *h2.Conn, o *h1.Options, ro *reqObs, f *flight) (*http.Response, error, bool) {
-	resp, err := c.Do(req, &h2.Options{AcceptEncoding: o.AcceptEncoding, Trace: o.Trace})
+	ho := &h2.Options{AcceptEncoding: o.AcceptEncoding, Trace: o.Trace}
+	if f != nil {
+		ho.Canceled = &f.canceled
+	}
+	resp, err := c.Do(req, ho)
 	if err != nil {
 		var nr *errs.NoResponseError
 		retry := errors.As(err, &nr) && !nr.Wrote && replayable(req)
 		return nil, err, retry
 	}
 	if f.isCanceled() {
-		// CancelRequest came before the stream opened (onH2) and found
-		// none to reset: the request is cancelled all the same.
+		// CancelRequest came as the head arrived, after Do's own look
+		// at the flag: the request is cancelled all the same.
 		resp.Body.Close()
 		return nil, errCanceledBeforeStream, false
 	}

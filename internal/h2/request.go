@@ -2,10 +2,12 @@ package h2
 
 import (
 	"net/http"
-
-	"golang.org/x/net/http/httpguts"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
+
+	"github.com/spoolhttp/spool/internal/errs"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Options are what the caller adds to a request without copying it.
@@ -15,6 +17,11 @@ type Options struct {
 	AcceptEncoding string
 	// Trace, if nil, is the request context's.
 	Trace *httptrace.ClientTrace
+	// Canceled, if set, is the request's CancelRequest flag. The flag is
+	// set before Cancel looks for the stream, and the stream is entered
+	// under the same lock Cancel scans with, so a Cancel that came too
+	// early to find the stream is seen here once it is open.
+	Canceled *atomic.Bool
 }
 
 // RoundTrip sends req on a new stream, using the reservation taken by
@@ -44,6 +51,9 @@ func (c *Conn) Do(req *http.Request, o *Options) (*http.Response, error) {
 		s.releaseWake()
 		traceWroteRequest(s.trace, err)
 		return nil, err
+	}
+	if o != nil && o.Canceled != nil && o.Canceled.Load() {
+		c.Cancel(req, errs.ErrRequestCanceled)
 	}
 	resp, err := s.awaitHead()
 	if err != nil {
