@@ -307,8 +307,8 @@ func h2Header(w io.Writer, cfg config, srv *server, t tlsTarget) {
 	fmt.Fprintf(w, "- machine: %s/%s, %d CPUs (%s), %s; load average at the start: %s\n", runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), cpuModel(), runtime.Version(), loadAvg())
 	fmt.Fprintf(w, "- command: `%s`\n", cmd)
-	fmt.Fprintf(w, "- server: %s, its own process, worker_processes 1, TLS 1.2/1.3 with a fresh self-signed P-256 "+
-		"certificate; HTTPS/1.1 on %s, h2 (`listen … ssl http2`) on %s\n", srv.Kind, t.h1Addr, t.h2Addr)
+	fmt.Fprintf(w, "- server: %s, its own process, worker_processes 1, TLS 1.2/1.3 with a fresh P-256 "+
+		"certificate signed by a run-time CA (internal/testcert); HTTPS/1.1 on %s, h2 (`listen … ssl http2`) on %s\n", srv.Kind, t.h1Addr, t.h2Addr)
 	fmt.Fprintf(w, "- ceiling: %s, `-t 1`; h2: `-c 1 -m N`; HTTPS/1.1: `--h1 -c N -m 1`\n", h2load)
 	fmt.Fprintf(w, "- method: each cell is the median of %d interleaved runs of %v (spool, net/http, h2load rotate "+
 		"order every round). h2: N concurrent requests on ONE conn (MaxConnsPerHost 1, ForceAttemptHTTP2); "+
