@@ -69,29 +69,10 @@ func TestRequestCancelChannelBeforeRoundTrip(t *testing.T) {
 }
 
 func TestRequestCancelChannelWhileWaitingInPool(t *testing.T) {
-	release := make(chan struct{})
-	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(200)
-		w.(http.Flusher).Flush()
-		<-release
-	}, func(tr *spool.Transport) { tr.MaxConnsPerHost = 1 }, func(t *testing.T, s *modeServer) {
-		if protoOf(t) == 2 {
-			t.Skip("HTTP/2 multiplexes: the second request does not wait for the conn")
-		}
-		defer func() { release <- struct{}{} }()
-		resp, err := s.tr.RoundTrip(testutil.NewRequest(t, "GET", s.URL, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close() // the one conn stays busy until then
-		req := testutil.NewRequest(t, "GET", s.URL, nil)
-		cancel := make(chan struct{})
-		req.Cancel = cancel
-		ch := roundTripAsync(s.tr, req)
-		testutil.WaitFor(t, "the second request waiting", func() bool { return s.tr.Stats().Total.Waiting == 1 })
-		close(cancel)
-		wantCanceled(t, "RoundTrip", waitErr(t, ch))
-	})
+	var cancel chan struct{} // one per mode
+	cancelWhileWaitingInPool(t, func(req *http.Request) { cancel = make(chan struct{}); req.Cancel = cancel },
+		func(*spool.Transport, *http.Request) { close(cancel) },
+		func(t *testing.T, _ *modeServer, err error) { wantCanceled(t, "RoundTrip", err) })
 }
 
 func TestRequestCancelChannelInDial(t *testing.T) {

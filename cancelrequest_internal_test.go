@@ -111,15 +111,8 @@ func TestCancelRequestBeforeExchangeStarts(t *testing.T) {
 	resp.Body.Close()
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	st := tr.state()
-	r, err := st.route(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := st.startFlight(req, r.key)
-	tr.CancelRequest(req) // no conn yet: only the flag and the pool's queue
-	_, err = st.roundTripRoute(req, r, f)
-	st.endFlight(f)
-	if publicErr(req, err, false) != ErrRequestCanceled {
+	// No conn yet: only the flag and the pool's queue.
+	if err := canceledBeforeExchange(t, tr, req, false); err != ErrRequestCanceled {
 		t.Fatalf("RoundTrip after an early CancelRequest: %v, want ErrRequestCanceled", err)
 	}
 	if s := tr.Stats().Total; s.Idle != 0 || s.Active != 0 {
@@ -152,16 +145,7 @@ func TestCancelRequestBeforeStreamStarts(t *testing.T) {
 	}
 	resp.Body.Close()
 	req, _ := http.NewRequest("GET", srv.URL, nil)
-	st := tr.state()
-	r, err := st.route(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := st.startFlight(req, r.key)
-	tr.CancelRequest(req)
-	_, err = st.roundTripRoute(req, r, f)
-	st.endFlight(f)
-	if publicErr(req, err, true) != ErrRequestCanceled {
+	if err := canceledBeforeExchange(t, tr, req, true); err != ErrRequestCanceled {
 		t.Fatalf("RoundTrip after an early CancelRequest: %v, want ErrRequestCanceled", err)
 	}
 	if s := tr.Stats(); s.Total.Active != 0 || s.Total.Streams != 0 || s.H2.Streams != 1 {
@@ -181,6 +165,23 @@ func TestCancelRequestBeforeStreamStarts(t *testing.T) {
 // BenchmarkCancelRequestRegistry is what the registry costs a request:
 // register, mark its conn, unregister (no allocation; the shard locks
 // are spread over flightShards cache lines). Parallel runs it from every P.
+// canceledBeforeExchange registers req's flight, calls CancelRequest
+// before the request reaches a conn, runs it, and returns its public error
+// (h2: as the HTTP/2 path returns it).
+func canceledBeforeExchange(t *testing.T, tr *Transport, req *http.Request, h2 bool) error {
+	t.Helper()
+	st := tr.state()
+	r, err := st.route(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := st.startFlight(req, r.key)
+	tr.CancelRequest(req)
+	_, err = st.roundTripRoute(req, r, f)
+	st.endFlight(f)
+	return publicErr(req, err, h2)
+}
+
 func BenchmarkCancelRequestRegistry(b *testing.B) {
 	tr := &Transport{}
 	st := tr.state()

@@ -100,6 +100,23 @@ func TestCancelRequestWhileReadingBody(t *testing.T) {
 }
 
 func TestCancelRequestWhileWaitingInPool(t *testing.T) {
+	cancelWhileWaitingInPool(t, nil, func(tr *spool.Transport, req *http.Request) { tr.CancelRequest(req) },
+		func(t *testing.T, s *modeServer, err error) {
+			if err == nil || err.Error() != canceledConnText {
+				t.Fatalf("RoundTrip: %v, want %q", err, canceledConnText)
+			}
+			if w := s.tr.Stats().Total.Waiting; w != 0 {
+				t.Fatalf("%d still waiting", w)
+			}
+		})
+}
+
+// cancelWhileWaitingInPool runs a request that waits in the pool for the
+// one conn (MaxConnsPerHost 1, held by a response whose handler blocks),
+// prepared by prepare, cancels it with cancel once it waits, and hands
+// its RoundTrip error to check. HTTP/2 is skipped: it multiplexes.
+func cancelWhileWaitingInPool(t *testing.T, prepare func(*http.Request), cancel func(*spool.Transport, *http.Request),
+	check func(*testing.T, *modeServer, error)) {
 	release := make(chan struct{})
 	forEachMode(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
@@ -114,18 +131,15 @@ func TestCancelRequestWhileWaitingInPool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer resp.Body.Close() // the one conn stays busy until then
 		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		if prepare != nil {
+			prepare(req)
+		}
 		ch := roundTripAsync(s.tr, req)
 		testutil.WaitFor(t, "the second request waiting", func() bool { return s.tr.Stats().Total.Waiting == 1 })
-		s.tr.CancelRequest(req)
-		err = waitErr(t, ch)
-		if err == nil || err.Error() != canceledConnText {
-			t.Fatalf("RoundTrip: %v, want %q", err, canceledConnText)
-		}
-		if w := s.tr.Stats().Total.Waiting; w != 0 {
-			t.Fatalf("%d still waiting", w)
-		}
+		cancel(s.tr, req)
+		check(t, s, waitErr(t, ch))
 	})
 }
 
