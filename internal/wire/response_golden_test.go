@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net/http"
@@ -278,5 +279,25 @@ func TestFoldIsLinear(t *testing.T) {
 	}
 	if got := len(p.resp.Header.Get("X")); got != 1+2*100000 {
 		t.Fatalf("len = %d", got)
+	}
+}
+
+// A status code spool refuses is marked Std (net/http's text is used)
+// exactly when net/http refuses it too: net/http's strconv.Atoi takes a
+// sign ("+20", "-00"), which spool alone refuses (doc.go S2), so that
+// error must stay spool's own (FuzzExchange found "+00").
+func TestStatusCodeStdAgreesWithNetHTTP(t *testing.T) {
+	for _, code := range []string{"+20", "+00", "-00", "-01", "2x0", "20", "+2a", "2000"} {
+		in := "HTTP/1.1 " + code + " X\r\n\r\n"
+		var resp http.Response
+		err := ReadResponseHead(bufioReaderSize(in, 4096), 0, &resp)
+		var pe *ProtocolError
+		if !errors.As(err, &pe) {
+			t.Fatalf("%q: %v, want a ProtocolError", code, err)
+		}
+		_, nerr := http.ReadResponse(bufio.NewReader(strings.NewReader(in)), nil)
+		if pe.Std() != (nerr != nil) {
+			t.Errorf("%q: Std() %v, net/http's error %v", code, pe.Std(), nerr)
+		}
 	}
 }

@@ -108,6 +108,9 @@ func (p *blockParser) statusLine() (next int, err error) {
 	if len(rest) < 3 || !isDigit(rest[0]) || !isDigit(rest[1]) || !isDigit(rest[2]) ||
 		len(rest) > 3 && rest[3] != ' ' {
 		code, _, _ := bytes.Cut(rest, []byte(" "))
+		if signedZeroOrPositive(code) {
+			return 0, protoErr("HTTP status code with a sign", code) // net/http's Atoi takes "+20", "-00"
+		}
 		return 0, protoErr("malformed HTTP status code", code)
 	}
 	// reason-phrase is HTAB, SP, VCHAR or obs-text (RFC 9112 §4): a CR or NUL
@@ -130,4 +133,14 @@ func fixPragma(h http.Header) {
 			h["Cache-Control"] = []string{"no-cache"}
 		}
 	}
+}
+
+// signedZeroOrPositive: code is a sign and two digits that net/http's
+// strconv.Atoi reads as a status code of 0 or more ("+20", "-00"), which
+// it accepts and spool does not (doc.go S2).
+func signedZeroOrPositive(code []byte) bool {
+	if len(code) != 3 || !isDigit(code[1]) || !isDigit(code[2]) {
+		return false
+	}
+	return code[0] == '+' || code[0] == '-' && code[1] == '0' && code[2] == '0'
 }
