@@ -121,7 +121,11 @@ func copyLimited(direct io.Writer, body io.Reader, length int64, buf []byte) (in
 	}
 	var n int64
 	for {
-		k, rerr := body.Read(buf[:min(int64(len(buf)), length+1-n)])
+		lim := int64(len(buf))
+		if rem := length - n; rem < lim {
+			lim = rem + 1 // rem < len(buf): no overflow, even for length near MaxInt64
+		}
+		k, rerr := body.Read(buf[:lim])
 		if n+int64(k) > length {
 			return n + int64(k), nil
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,16 @@ func TestWriteBodyLongerThanContentLength(t *testing.T) {
 	var out bytes.Buffer // the exact length still goes out whole
 	if err := writeBody(bufio.NewWriter(&out), &out, &oneByteReader{"Hel"}, 3, nil, nil); err != nil || out.String() != "Hel" {
 		t.Fatalf("exact body: wrote %q, %v", out.String(), err)
+	}
+}
+
+// A ContentLength near MaxInt64 (an endless stream, which net/http
+// accepts) is copied as any other: the read-past-the-length bound must
+// not overflow.
+func TestWriteBodyHugeContentLength(t *testing.T) {
+	var out bytes.Buffer
+	_, err := copyLimited(&out, strings.NewReader("stream"), math.MaxInt64, make([]byte, 64))
+	if err != nil || out.String() != "stream" {
+		t.Fatalf("wrote %q, %v", out.String(), err)
 	}
 }
