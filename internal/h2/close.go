@@ -186,6 +186,15 @@ func (c *Conn) failStreams(err error, replayUnsent bool) {
 		for i, s := range ss {
 			unsent[i] = s.headEnd > sent
 		}
+		// Nothing more goes out: a flusher at work would otherwise write
+		// the HEADERS of streams just judged unsent (the socket may still
+		// take writes, after a peer's half-close), and a replayed POST
+		// would reach two servers.
+		if q.err == nil {
+			q.err = err
+		}
+		q.buf = nil
+		q.drained.Broadcast()
 		q.mu.Unlock()
 	}
 	for i, s := range ss {
