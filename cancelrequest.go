@@ -149,6 +149,18 @@ func (f *flight) tag() pool.WaitTag {
 
 func (f *flight) isCanceled() bool { return f != nil && f.canceled.Load() }
 
+// toPool records that the request is back in the pool's hands (a
+// replay's checkout): CancelRequest must then reach the pool's queue, not
+// the conn of the attempt before.
+func (f *flight) toPool() {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	f.c1, f.gen, f.c2, f.sent = nil, 0, nil, nil
+	f.mu.Unlock()
+}
+
 // onH1 records that exchange c.Gen()+1, about to start, carries the
 // request; one that CancelRequest reached already is cancelled as it
 // starts.
@@ -222,7 +234,7 @@ func (st *state) endFlightOn(c *h1.Conn) {
 }
 
 // errCanceledBeforeStream: CancelRequest came before an HTTP/2 stream
-// started (publicErr returns ErrRequestCanceled).
+// started, or stopped a replay (publicErr returns ErrRequestCanceled).
 var errCanceledBeforeStream = &errs.Error{Op: errs.OpWrite, Err: errs.ErrRequestCanceled}
 
 // endsWith: the response's body took f over (newBody), so it is not

@@ -1,6 +1,7 @@
 package spool_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/testutil"
@@ -187,4 +189,64 @@ func TestCancelRequestNotInFlightIsNoop(t *testing.T) {
 			t.Fatalf("%d conns for 3 sequential requests, want 1 (reused)", n)
 		}
 	})
+}
+
+// TestCancelRequestDuringReplayDial: a GET that lost the keep-alive race
+// (its idle conn closed after reading it, before any response byte) is
+// replayed on a fresh dial; a CancelRequest while that dial blocks ends
+// the request at once with net/http's wait text. It reached the old,
+// dead conn before (the flight still named it), and waited for the dial.
+func TestCancelRequestDuringReplayDial(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // one conn: answers the first request, hangs up on the second
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for i := 0; i < 2; i++ {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			if i == 0 {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}
+		}
+	}()
+	inDial, unblock := make(chan struct{}), make(chan struct{})
+	defer close(unblock)
+	dials := 0
+	var d net.Dialer
+	tr := &spool.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials++; dials == 1 {
+			return d.DialContext(ctx, network, addr)
+		}
+		inDial <- struct{}{}
+		<-unblock
+		return nil, errors.New("dial refused by the test")
+	}}
+	defer tr.Close()
+	url := "http://" + ln.Addr().String() + "/"
+	resp, err := tr.RoundTrip(testutil.NewRequest(t, "GET", url, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	req := testutil.NewRequest(t, "GET", url, nil)
+	ch := roundTripAsync(tr, req)
+	select {
+	case <-inDial:
+	case <-time.After(hangUp):
+		t.Fatal("the replay did not dial")
+	}
+	tr.CancelRequest(req)
+	if err := waitErr(t, ch); err == nil || err.Error() != canceledConnText {
+		t.Fatalf("RoundTrip: %v, want %q", err, canceledConnText)
+	}
 }

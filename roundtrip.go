@@ -77,6 +77,9 @@ func (st *state) roundTripRoute(req *http.Request, r *route, f *flight) (*http.R
 			resp.Request = req
 		}
 	}
+	if err != nil && retry && f.isCanceled() {
+		err = errCanceledBeforeStream // the replay CancelRequest stopped, not the last attempt's failure
+	}
 	if ro != nil {
 		st.responded(ro, r, resp, err)
 	}
@@ -116,6 +119,9 @@ func (st *state) try(req *http.Request, r *route, o *h1.Options, replay bool, ro
 	// A replay: the keep-alive race wants a fresh conn; an HTTP/2 stream
 	// never sent or refused may go to any (the conn is shared and healthy,
 	// and a fresh dial at MaxConnsPerHost would evict one).
+	if replay {
+		f.toPool() // the last attempt's conn no longer carries the request
+	}
 	pc, info, err := st.pool.GetTagged(req.Context(), r.key, r.dial, replay && !o.H2, replay, f.tag())
 	if err != nil {
 		return nil, err, false, false
