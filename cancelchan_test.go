@@ -76,24 +76,10 @@ func TestRequestCancelChannelWhileWaitingInPool(t *testing.T) {
 }
 
 func TestRequestCancelChannelInDial(t *testing.T) {
-	inDial, unblock := make(chan struct{}), make(chan struct{})
-	forEachMode(t, hello, func(tr *spool.Transport) {
-		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			inDial <- struct{}{}
-			<-unblock
-			return nil, errors.New("dial refused by the test")
-		}
-	}, func(t *testing.T, s *modeServer) {
-		req := testutil.NewRequest(t, "GET", s.URL, nil)
-		cancel := make(chan struct{})
-		req.Cancel = cancel
-		ch := roundTripAsync(s.tr, req)
-		<-inDial
-		close(cancel)
-		err := waitErr(t, ch)
-		unblock <- struct{}{}
-		wantCanceled(t, "RoundTrip", err)
-	})
+	var cancel chan struct{} // one per mode
+	cancelInDial(t, func(req *http.Request) { cancel = make(chan struct{}); req.Cancel = cancel },
+		func(*spool.Transport, *http.Request) { close(cancel) },
+		func(t *testing.T, err error) { wantCanceled(t, "RoundTrip", err) })
 }
 
 func TestRequestCancelChannelBeforeResponseHeaders(t *testing.T) {

@@ -148,6 +148,15 @@ func cancelWhileWaitingInPool(t *testing.T, prepare func(*http.Request), cancel 
 // TestCancelRequestInDial: RoundTrip returns while the dial is still
 // blocked (net/http's TestTransportCancelRequestInDial).
 func TestCancelRequestInDial(t *testing.T) {
+	cancelInDial(t, nil, func(tr *spool.Transport, req *http.Request) { tr.CancelRequest(req) },
+		func(t *testing.T, err error) { wantCanceledOrConn(t, "RoundTrip", err) })
+}
+
+// cancelInDial runs a request, prepared by prepare, whose dial blocks,
+// cancels it with cancel while the dial is blocked, and hands its
+// RoundTrip error (which must come before the dial ends) to check.
+func cancelInDial(t *testing.T, prepare func(*http.Request), cancel func(*spool.Transport, *http.Request),
+	check func(*testing.T, error)) {
 	inDial, unblock := make(chan struct{}), make(chan struct{})
 	forEachMode(t, hello, func(tr *spool.Transport) {
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -157,12 +166,15 @@ func TestCancelRequestInDial(t *testing.T) {
 		}
 	}, func(t *testing.T, s *modeServer) {
 		req := testutil.NewRequest(t, "GET", s.URL, nil)
+		if prepare != nil {
+			prepare(req)
+		}
 		ch := roundTripAsync(s.tr, req)
 		<-inDial
-		s.tr.CancelRequest(req)
+		cancel(s.tr, req)
 		err := waitErr(t, ch)
 		unblock <- struct{}{}
-		wantCanceledOrConn(t, "RoundTrip", err)
+		check(t, err)
 	})
 }
 
