@@ -77,7 +77,7 @@ func (st *state) h2Leaked(c *h2.Conn, method string, u *url.URL) {
 type H2Stats struct {
 	Streams      uint64 `json:"streams"`       // streams started
 	GoAways      uint64 `json:"goaways"`       // GOAWAY frames received
-	NotProcessed uint64 `json:"not_processed"` // streams the server refused or left above a GOAWAY, or a failed conn never wrote: replayed
+	NotProcessed uint64 `json:"not_processed"` // streams the server refused or left above a GOAWAY, or a failed conn never wrote: each replayed if its body rewinds and the replay limit allows
 	Resets       uint64 `json:"resets"`        // RST_STREAM sent (early Close, timeouts, cancellations, stream errors)
 	PeerResets   uint64 `json:"peer_resets"`   // RST_STREAM received
 	FlowStalls   uint64 `json:"flow_stalls"`   // times a request body waited for the server's flow-control window
