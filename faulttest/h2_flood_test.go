@@ -116,13 +116,20 @@ func TestH2ContinuationFlood(t *testing.T) {
 			return nil
 		})
 	})
-	tr := h2cTransport(t, nil)
+	requireHeaderAttackRefused(t, "CONTINUATION flood", srv, h2cTransport(t, nil), base)
+}
+
+// requireHeaderAttackRefused: a GET to srv, whose response head is an
+// attack on the header decoder, fails typed with the client's heap
+// bounded; the conn is closed and nothing is left behind.
+func requireHeaderAttackRefused(t *testing.T, what string, srv *h2test.Server, tr *spool.Transport, base int) {
+	t.Helper()
 	peak := heapPeak()
 	_, err := get(boundedCtx(t), tr, srv.URL)
 	if p := peak(); p > floodHeap {
-		t.Errorf("heap grew %d MiB during the flood", p>>20)
+		t.Errorf("%s: heap grew %d MiB", what, p>>20)
 	}
-	requireTyped(t, "CONTINUATION flood", err)
+	requireTyped(t, what, err)
 	waitConnsGone(t, tr, srv.URL)
 	srv.Close()
 	requireClean(t, tr, base)
@@ -166,14 +173,6 @@ func TestH2HPACKBomb(t *testing.T) {
 		})
 		io.Copy(io.Discard, c.NC) // until the client closes
 	})
-	tr := h2cTransport(t, func(tr *spool.Transport) { tr.MaxResponseHeaderBytes = 1 << 20 })
-	peak := heapPeak()
-	_, err := get(boundedCtx(t), tr, srv.URL)
-	if p := peak(); p > floodHeap {
-		t.Errorf("heap grew %d MiB decoding the bomb", p>>20)
-	}
-	requireTyped(t, "HPACK bomb", err)
-	waitConnsGone(t, tr, srv.URL)
-	srv.Close()
-	requireClean(t, tr, base)
+	requireHeaderAttackRefused(t, "HPACK bomb", srv,
+		h2cTransport(t, func(tr *spool.Transport) { tr.MaxResponseHeaderBytes = 1 << 20 }), base)
 }
