@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"context"
 	"testing"
 	"testing/synctest"
 )
@@ -16,12 +15,7 @@ func TestNoIdleKeptLeftoverDialNotHandedOn(t *testing.T) {
 		defer p.Close()
 		hold := make(chan struct{})
 		d := &dialer{hold: hold}
-		ctx, cancel := context.WithCancel(t.Context())
-		ch1 := goGet(p, ctx, "a", d, false)
-		synctest.Wait()
-		cancel()
-		synctest.Wait()
-		checkWaitErr(t, recv(t, ch1).err, context.Canceled)
+		leaveDial(t, p, d)
 		ch2 := goGet(p, t.Context(), "a", d, false)
 		synctest.Wait()
 		hold <- struct{}{} // the leftover dial finishes first

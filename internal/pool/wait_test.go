@@ -151,12 +151,7 @@ func TestCancelledWaiterDialLandsIdle(t *testing.T) {
 		defer p.Close()
 		hold := make(chan struct{})
 		d := &dialer{hold: hold}
-		ctx, cancel := context.WithCancel(t.Context())
-		ch := goGet(p, ctx, "a", d, false)
-		synctest.Wait()
-		cancel()
-		synctest.Wait()
-		checkWaitErr(t, recv(t, ch).err, context.Canceled)
+		leaveDial(t, p, d)
 		checkNow(t, hostStats(p, "a"), 0, 0, 1, 0)
 		hold <- struct{}{}
 		synctest.Wait()
@@ -174,12 +169,7 @@ func TestNewCallerDialsBesideLeftoverDial(t *testing.T) {
 		defer p.Close()
 		hold := make(chan struct{})
 		d := &dialer{hold: hold}
-		ctx, cancel := context.WithCancel(t.Context())
-		ch1 := goGet(p, ctx, "a", d, false)
-		synctest.Wait()
-		cancel()
-		synctest.Wait()
-		checkWaitErr(t, recv(t, ch1).err, context.Canceled)
+		leaveDial(t, p, d)
 
 		ch2 := goGet(p, t.Context(), "a", d, false)
 		synctest.Wait()
@@ -207,12 +197,7 @@ func TestLeftoverDialServesCallerAtLimit(t *testing.T) {
 		defer p.Close()
 		hold := make(chan struct{})
 		d := &dialer{hold: hold}
-		ctx, cancel := context.WithCancel(t.Context())
-		ch1 := goGet(p, ctx, "a", d, false)
-		synctest.Wait()
-		cancel()
-		synctest.Wait()
-		checkWaitErr(t, recv(t, ch1).err, context.Canceled)
+		leaveDial(t, p, d)
 		ch2 := goGet(p, t.Context(), "a", d, false)
 		synctest.Wait()
 		checkNow(t, hostStats(p, "a"), 0, 0, 1, 1)
@@ -400,4 +385,16 @@ func TestForceNewWaiterGetsFreshConn(t *testing.T) {
 			t.Error("idle conn not evicted for the forced dial")
 		}
 	})
+}
+
+// leaveDial has a caller on "a" start a dial with d (held) and give up:
+// the dial is left over, with nobody waiting for it.
+func leaveDial(t *testing.T, p *Pool[*fakeConn], d *dialer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := goGet(p, ctx, "a", d, false)
+	synctest.Wait()
+	cancel()
+	synctest.Wait()
+	checkWaitErr(t, recv(t, ch).err, context.Canceled)
 }
