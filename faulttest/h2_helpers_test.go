@@ -233,4 +233,3 @@ func heapPeak() (stop func() uint64) {
 	return func() uint64 { close(quit); <-done; return peak.Load() }
 }
 
-func asSpoolError(err error, se **spool.Error) bool { return errors.As(err, se) }
