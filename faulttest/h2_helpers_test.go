@@ -232,4 +232,3 @@ func heapPeak() (stop func() uint64) {
 	}()
 	return func() uint64 { close(quit); <-done; return peak.Load() }
 }
-
