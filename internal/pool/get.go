@@ -36,22 +36,17 @@ type GetInfo struct {
 // transparent retry after a reused conn failed); at the MaxConnsPerHost limit
 // it closes the least recently used idle conn of key to make room.
 //
-// Get counts a request in Stats.Requests; Retry does not.
+// Get counts a request in Stats.Requests.
 func (p *Pool[C]) Get(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
 	return p.get(ctx, key, dial, forceNew, true, nil)
 }
 
-// Retry is Get for the one replay of a request a Get already counted, so
-// that Stats.Requests is the requests callers made. forceNew is the
-// owner's call: HTTP/1's keep-alive race wants a fresh conn, while an
-// HTTP/2 stream the server did not process may go to any conn (the
-// retry is not the same thing as a fresh conn).
-func (p *Pool[C]) Retry(ctx context.Context, key Key, dial DialFunc[C], forceNew bool) (C, GetInfo, error) {
-	return p.get(ctx, key, dial, forceNew, false, nil)
-}
-
-// GetTagged is Get (Retry when replay) for a caller whose wait may be
-// cancelled from elsewhere by CancelWait(key, tag, err).
+// GetTagged is Get for a caller whose wait may be cancelled from elsewhere
+// by CancelWait(key, tag, err). A replay (of a request a Get already
+// counted) is not counted again, so that Stats.Requests is the requests
+// callers made; forceNew is the owner's call: HTTP/1's keep-alive race
+// wants a fresh conn, while an HTTP/2 stream the server did not process
+// may go to any conn.
 func (p *Pool[C]) GetTagged(ctx context.Context, key Key, dial DialFunc[C], forceNew, replay bool, tag WaitTag) (C, GetInfo, error) {
 	return p.get(ctx, key, dial, forceNew, !replay, tag)
 }

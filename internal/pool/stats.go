@@ -61,7 +61,7 @@ type HostStats struct {
 	Multiplexed int
 	Streams     int
 
-	Requests     int64             // Gets (Retry's replays are not counted)
+	Requests     int64             // Gets (replays through GetTagged are not counted)
 	Dials        int64             // dials started
 	DialErrors   int64             // dials that failed
 	Reuses       int64             // checkouts of a conn used before
