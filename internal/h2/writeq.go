@@ -39,6 +39,7 @@ type writeQueue struct {
 	buf      []byte    // guarded by mu: frames not yet handed to a write
 	spare    []byte    // guarded by mu: the last written buffer, for reuse
 	flushing bool      // guarded by mu: a flusher is active
+	corked   bool      // guarded by mu: the reader has more frames at hand; small writes wait (see cork)
 	err      error     // guarded by mu: sticky; set, nothing more is written
 	written  uint64    // guarded by mu: bytes written so far (of a failed write, what the socket took)
 	inflight int       // guarded by mu: bytes of the write in progress
@@ -75,9 +76,10 @@ func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error),
 
 // flushLocked is called with mu held after frames were appended; it
 // releases mu. A caller (reader=false) becomes the flusher if none is
-// active; the reader hands off to a goroutine.
+// active; the reader hands off to a goroutine. While the queue is corked,
+// frames wait for uncork unless they fill corkedMax.
 func (q *writeQueue) flushLocked(reader bool) {
-	if q.flushing || len(q.buf) == 0 || q.err != nil {
+	if q.flushing || len(q.buf) == 0 || q.err != nil || (q.corked && len(q.buf) < corkedMax) {
 		q.mu.Unlock()
 		return
 	}
@@ -227,4 +229,27 @@ func (q *writeQueue) failed() error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.err
+}
+
+// corkedMax is what the queue holds while corked before it writes anyway
+// (hyper's rule: flush when the buffer is full or nothing is pending).
+const corkedMax = initialBuffer
+
+// cork holds the queue's writes while the reader dispatches frames it can
+// read without waiting on the socket (a batch of responses): the streams
+// it wakes queue their next HEADERS meanwhile, and uncork writes them
+// together when the reader is about to wait (nothing is pending). Against
+// nginx at 16 streams on one conn this took socket writes per request from
+// 0.29 to 0.17 (see the commit). The reader calls both and never writes
+// itself: uncork hands a pending write to a goroutine.
+func (q *writeQueue) cork() {
+	q.mu.Lock()
+	q.corked = true
+	q.mu.Unlock()
+}
+
+func (q *writeQueue) uncork() {
+	q.mu.Lock()
+	q.corked = false
+	q.flushLocked(true)
 }
