@@ -148,7 +148,7 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
-	c.br = bufio.NewReaderSize(nc, readBufferSize)
+	c.br = bufio.NewReaderSize(c.readSource(), readBufferSize)
 	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(defaultMaxFrameSize) // what we advertise (the default, §6.5.2)
