@@ -21,6 +21,7 @@ type body struct {
 	s       *stream
 	resp    *http.Response // receives the trailers at EOF
 	closed  atomic.Bool
+	eof     atomic.Bool // Read saw the end: the stream is over, its wake channel gone back
 	timer   *time.Timer // BodyReadTimeout, made on the first wait
 	cleanup runtime.Cleanup
 }
@@ -92,6 +93,7 @@ func (b *body) atEOF() {
 	s.finish()
 	s.releaseBuf()
 	s.releaseWake()
+	b.eof.Store(true)
 }
 
 // ended returns what Read returns once the stream is over.
@@ -147,6 +149,12 @@ func (b *body) Close() error {
 		return nil
 	}
 	b.cleanup.Stop()
+	if b.eof.Load() {
+		// Nothing left to end, and nobody waits on the stream: a notify
+		// now would only leave a token in a wake channel another stream
+		// took from the pool (a spurious wakeup there).
+		return nil
+	}
 	s := b.s
 	s.fail(s.c.cfg.ErrBodyClosed, false)
 	s.finish()

@@ -51,6 +51,9 @@ type Conn struct {
 	wq   writeQueue
 	henc *hpack.Encoder // guarded by wq.mu
 	hbuf bytes.Buffer   // guarded by wq.mu: the encoder's output
+	// hcache: the last request block, replayed for the same fields
+	// (hpack_encache.go); guarded by wq.mu.
+	hcache encCache
 
 	br *bufio.Reader // reader goroutine only
 	fr *http2.Framer // reader goroutine only (reads; frames are written by frames.go)

@@ -33,6 +33,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 	}
 	if v, ok := f.Value(http2.SettingHeaderTableSize); ok {
 		c.henc.SetMaxDynamicTableSize(v)
+		c.hcache.invalidate() // the next block starts with a size update
 	}
 	if err := c.backlogLocked(true); err != nil {
 		return err

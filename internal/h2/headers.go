@@ -255,13 +255,14 @@ func (c *Conn) listSize(req *http.Request, h *reqHead, o *Options) uint64 {
 func (c *Conn) encodeHeadersLocked(s *stream, h *reqHead, o *Options) {
 	t := s.trace
 	if t != nil && t.WroteHeaderField != nil {
+		c.hcache.invalidate()
 		c.fields(s.req, h, o, func(name, value string) {
 			c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
 			t.WroteHeaderField(name, []string{value})
 		})
 		return
 	}
-	c.fields(s.req, h, o, c.writeField)
+	c.encodeCachedLocked(s.req, h, o)
 }
 
 func (c *Conn) writeField(name, value string) {
@@ -270,6 +271,7 @@ func (c *Conn) writeField(name, value string) {
 
 // encodeTrailersLocked encodes request trailers; wq.mu is held.
 func (c *Conn) encodeTrailersLocked(tr http.Header) {
+	c.hcache.invalidate()
 	for k, vv := range tr {
 		name := lowerName(k)
 		for _, v := range vv {

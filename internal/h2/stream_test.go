@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/spoolhttp/spool/internal/errs"
 )
 
@@ -201,5 +203,38 @@ func TestRoundTripLeavesRequestAlone(t *testing.T) {
 	}
 	if got := readAll(t, resp.Body); !strings.HasPrefix(got, "ok") {
 		t.Fatalf("body %q", got)
+	}
+}
+
+// A body read to its end and then closed (what every well-behaved caller
+// does) sends nothing and leaves no wakeup behind: its wake channel went
+// back to the conn's pool at EOF, and the next stream that takes it must
+// not find a stale token (a spurious wakeup per request).
+func TestCloseAfterEOFLeavesNoWakeup(t *testing.T) {
+	c, p := newPeer(t, Config{}, http2.Setting{})
+	for i := range 3 {
+		req, _ := http.NewRequest("GET", "http://x/", nil)
+		ch := goRoundTrip(c, req)
+		id := p.headers().id
+		p.respond(id, false, "200")
+		p.data(id, true, "hello")
+		r := wait(t, ch)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if b, err := io.ReadAll(r.resp.Body); err != nil || string(b) != "hello" {
+			t.Fatalf("body %q, %v", b, err)
+		}
+		if err := r.resp.Body.Close(); err != nil {
+			t.Fatalf("Close after EOF: %v", err)
+		}
+		w := c.getWake()
+		if len(w) != 0 {
+			t.Fatalf("request %d: the pooled wake channel holds a token after Close", i)
+		}
+		c.wakes.Put(w)
+	}
+	if got := c.ctr.snapshot().Resets; got != 0 {
+		t.Fatalf("%d RST_STREAM sent for bodies read to their end", got)
 	}
 }
