@@ -33,7 +33,7 @@ func orNA(name string, v string) string {
 func h2Table(res map[h2Key]h2Figures, cells []h2Cell) *table {
 	t := &table{
 		title: "HTTPS against nginx: spool, net/http and h2load",
-		header: []string{"proto", "test", "conc.", "client", "conns", "rate", "CPU µs/req", "allocs/req", "bytes/req",
+		header: []string{"proto", "test", "conc.", "client", "conns", "rate", "CPU µs/req", "server CPU µs/req", "allocs/req", "bytes/req",
 			"socket writes/req", "write syscalls/req", "socket reads/req", "p50", "p99"},
 		left: 4,
 	}
@@ -51,7 +51,7 @@ func h2Table(res map[h2Key]h2Figures, cells []h2Cell) *table {
 				t.add(append(row, "—", "error")...)
 				continue
 			}
-			t.add(append(row, fmtInt(float64(f.conns)), rateText(c, f.rps), fmtFloat(f.cpuUS),
+			t.add(append(row, fmtInt(float64(f.conns)), rateText(c, f.rps), fmtFloat(f.cpuUS), fmtFloat(f.srvUS),
 				orNA(name, fmtFloat(f.allocs)), orNA(name, fmtBytes(f.bytes)), orNA(name, fmtFloat(f.writes)),
 				orNA(name, fmtFloat(f.syscw)), orNA(name, fmtFloat(f.reads)), orNA(name, fmtDur(f.p50)), orNA(name, fmtDur(f.p99)))...)
 		}
