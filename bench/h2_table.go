@@ -131,6 +131,9 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 	if s, n, ok := get(h2Cell{protoH2, testDownload, 1}); ok {
 		t.add("1 MiB download", "h2 ×1", fmtFloat(n.rps)+" MiB/s", fmtFloat(s.rps)+" MiB/s", fmtRatio(s.rps, n.rps),
 			"≥ 1.5× net/http", verdict(s.rps >= 1.5*n.rps, s.rps, n.rps))
+		if note := serverCap(s, n); note != "" {
+			t.notes = append(t.notes, note)
+		}
 	}
 	t.notes = append(t.notes, "Socket writes: Write calls reaching the socket, below TLS (the counting conn); "+
 		"the figure table's write syscalls column is the kernel's count (/proc/self/io) for the whole process.")
@@ -138,4 +141,16 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 		t.notes = append(t.notes, "The req/s targets are at 1 and 100 streams; this run measured "+fmt.Sprint(streams)+".")
 	}
 	return t
+}
+
+// serverCap states the bound nginx's one worker puts on the download
+// cell: at s.srvUS µs of its CPU per MiB, no client gets more than 1/that
+// MiB/s from it ("" when the server's CPU is unknown).
+func serverCap(s, n h2Figures) string {
+	if !(s.srvUS > 0) || !(n.rps > 0) {
+		return ""
+	}
+	limit := 1e6 / s.srvUS
+	return fmt.Sprintf("1 MiB download: nginx spent %s µs of CPU per MiB serving spool; on its one core it cannot serve "+
+		"more than about %s MiB/s to any client, %s net/http's rate here.", fmtFloat(s.srvUS), fmtInt(limit), fmtRatio(limit, n.rps))
 }

@@ -352,6 +352,18 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestServerCap(t *testing.T) {
+	s := h2Figures{srvUS: 1250, figures: figures{rps: 700}}
+	n := h2Figures{figures: figures{rps: 400}}
+	// 1,250 µs per MiB: 800 MiB/s at most, 2.00× net/http's 400.
+	if got := serverCap(s, n); !strings.Contains(got, "1,250 µs") || !strings.Contains(got, "800 MiB/s") || !strings.Contains(got, "2.00×") {
+		t.Errorf("serverCap = %q", got)
+	}
+	if got := serverCap(h2Figures{srvUS: nan()}, n); got != "" {
+		t.Errorf("unknown server CPU: %q", got)
+	}
+}
+
 func TestServerPerReq(t *testing.T) {
 	f := h2Figures{figures: figures{reqs: 100}}
 	if got := serverPerReq(time.Second, time.Second+100*time.Millisecond, f, false, time.Second); got != 1000 {
