@@ -31,6 +31,7 @@ type h2Config struct {
 	testArg string          // -h2-tests as given
 	tests   map[string]bool // get, download, upload: which cells run
 	tuned   bool            // -h2-tuned: nginx with tunedNginx's directives
+	floor   bool            // -h2-floor: the Go floor's row in the h2 download cell
 }
 
 // h2TestNames maps -h2-tests' words to the tests.
@@ -41,6 +42,7 @@ func (h *h2Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.list, "h2-streams", "1,16,100", "-h2: concurrent streams of the GET / cells (h2: on one conn; HTTPS/1.1: that many conns)")
 	fs.BoolVar(&h.h1, "h2-https1", true, "-h2: run the HTTPS/1.1 cells too")
 	fs.StringVar(&h.testArg, "h2-tests", "get,download,upload", "-h2: which tests run (get: GET / at each -h2-streams; download, upload: the 1 MiB cells)")
+	fs.BoolVar(&h.floor, "h2-floor", false, "-h2: add the Go floor to the h2 download cell (one goroutine, x/net's Framer over crypto/tls, no pool: what a Go client can do at best)")
 	fs.BoolVar(&h.tuned, "h2-tuned", false, "-h2: nginx with the tuned TLS and HTTP/2 buffers (the server line lists them), the same for every client")
 }
 
@@ -219,47 +221,23 @@ func medianH2(runs []h2Figures) h2Figures {
 // included) in a rotating order.
 func runH2Cells(log io.Writer, cells []h2Cell, t tlsTarget, per time.Duration, rounds int) map[h2Key]h2Figures {
 	big := bigBody()
-	names := []string{nameSpool, nameNetHTTP}
-	if t.h2load != "" {
-		names = append(names, nameH2load)
-	}
 	runs := map[h2Key][]h2Figures{}
 	for ci, c := range cells {
-		crews := map[string]*tlsCrew{}
-		for _, name := range names[:2] {
-			tc, err := newTLSCrew(name, c, t, big)
-			if err == nil {
-				if f := tc.run(min(warmFor, per)); f.err != nil {
-					tc.close()
-					err = f.err
-				}
-			}
-			if err != nil {
-				runs[h2Key{c, name}] = []h2Figures{{figures: figures{err: err}}}
-				continue
-			}
-			crews[name] = tc
-		}
+		names, runners, done := cellRunners(c, t, per, big, runs)
 		for round := range rounds {
 			for _, name := range rotate(names, round+ci) {
-				var f h2Figures
-				srv0 := t.serverNow()
-				switch tc := crews[name]; {
-				case name == nameH2load:
-					f = runH2load(c, t, per)
-				case tc == nil:
-					continue
-				default:
-					f = tc.run(per)
+				run := runners[name]
+				if run == nil {
+					continue // it failed to start: its error is in runs
 				}
+				srv0 := t.serverNow()
+				f := run(per)
 				f.srvUS = serverPerReq(srv0, t.serverNow(), f, name == nameH2load, per)
 				fmt.Fprintf(log, "  %-9s %-14s ×%-3d %-8s round %d: %s req/s\n", c.proto, c.test, c.streams, name, round+1, fmtInt(f.rps))
 				runs[h2Key{c, name}] = append(runs[h2Key{c, name}], f)
 			}
 		}
-		for _, tc := range crews {
-			tc.close()
-		}
+		done()
 	}
 	out := map[h2Key]h2Figures{}
 	for k, v := range runs {
@@ -274,6 +252,56 @@ func runH2Cells(log io.Writer, cells []h2Cell, t tlsTarget, per time.Duration, r
 		}
 	}
 	return out
+}
+
+// cellRunners builds and warms cell c's clients: spool's and net/http's
+// crews, h2load when installed, and the Go floor in the h2 download cell
+// when asked for. A client that fails to start has its error in runs and
+// no runner; done closes the others' conns.
+func cellRunners(c h2Cell, t tlsTarget, per time.Duration, big []byte, runs map[h2Key][]h2Figures) (
+	names []string, runners map[string]func(time.Duration) h2Figures, done func()) {
+	names = []string{nameSpool, nameNetHTTP}
+	runners = map[string]func(time.Duration) h2Figures{}
+	var closers []func()
+	fail := func(name string, err error) { runs[h2Key{c, name}] = []h2Figures{{figures: figures{err: err}}} }
+	for _, name := range names {
+		tc, err := newTLSCrew(name, c, t, big)
+		if err == nil {
+			if f := tc.run(min(warmFor, per)); f.err != nil {
+				tc.close()
+				err = f.err
+			}
+		}
+		if err != nil {
+			fail(name, err)
+			continue
+		}
+		runners[name], closers = tc.run, append(closers, tc.close)
+	}
+	if t.h2load != "" {
+		names = append(names, nameH2load)
+		runners[nameH2load] = func(d time.Duration) h2Figures { return runH2load(c, t, d) }
+	}
+	if t.floor && c == (h2Cell{protoH2, testDownload, 1}) {
+		names = append(names, nameFloor)
+		fc, err := newFloorClient(t, c.path())
+		if err == nil {
+			if f := fc.run(min(warmFor, per)); f.err != nil {
+				fc.close()
+				err = f.err
+			}
+		}
+		if err != nil {
+			fail(nameFloor, err)
+		} else {
+			runners[nameFloor], closers = fc.run, append(closers, fc.close)
+		}
+	}
+	return names, runners, func() {
+		for _, f := range closers {
+			f()
+		}
+	}
 }
 
 // serverPerReq is the server's CPU per request of one run, from its CPU
@@ -329,7 +357,7 @@ func runH2(out, log io.Writer, cfg config) error {
 		}
 	}()
 	t := tlsTarget{h1Addr: srv.TLSAddr, h2Addr: srv.H2Addr, pool: srv.cert.Pool,
-		uploadFile: srv.dir + "/www/big.bin", serverCPU: srv.cpu}
+		uploadFile: srv.dir + "/www/big.bin", serverCPU: srv.cpu, floor: cfg.h2.floor}
 	t.h2load, _ = exec.LookPath("h2load")
 	cells := h2Cells(cfg.h2)
 	h2Header(out, cfg, srv, t)

@@ -32,6 +32,7 @@ type tlsTarget struct {
 	// serverCPU is the server's CPU time so far (nil or -1: unknown): a
 	// run's delta is the server's cost of the client's requests.
 	serverCPU func() time.Duration
+	floor     bool // the Go floor runs in the h2 download cell (h2_floor.go)
 }
 
 // serverNow is t.serverCPU(), -1 when unknown.

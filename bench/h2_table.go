@@ -10,7 +10,7 @@ import (
 )
 
 // h2Clients are the rows of a cell, in the tables' order.
-var h2Clients = []string{nameSpool, nameNetHTTP, nameH2load}
+var h2Clients = []string{nameSpool, nameNetHTTP, nameH2load, nameFloor}
 
 // rateText is a cell's rate with its unit: MiB/s for the 1 MiB cells.
 func rateText(c h2Cell, rps float64) string {
@@ -24,7 +24,7 @@ func cellCols(c h2Cell) []string { return []string{c.proto, c.test, fmt.Sprint(c
 
 // orNA renders a figure the client has none of (h2load's allocations).
 func orNA(name string, v string) string {
-	if name == nameH2load {
+	if name == nameH2load || name == nameFloor {
 		return "—"
 	}
 	return v
@@ -133,6 +133,11 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 			"≥ 1.5× net/http", verdict(s.rps >= 1.5*n.rps, s.rps, n.rps))
 		if note := serverCap(s, n); note != "" {
 			t.notes = append(t.notes, note)
+		}
+		if fl, ok := res[h2Key{h2Cell{protoH2, testDownload, 1}, nameFloor}]; ok && fl.rps > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("1 MiB download: the Go floor (-h2-floor: one goroutine, x/net's Framer over "+
+				"crypto/tls, no pool) got %s MiB/s, %s net/http's rate, at %s µs of client CPU per MiB (%s net/http's).",
+				fmtFloat(fl.rps), fmtRatio(fl.rps, n.rps), fmtFloat(fl.cpuUS), fmtRatio(fl.cpuUS, n.cpuUS)))
 		}
 	}
 	t.notes = append(t.notes, "Socket writes: Write calls reaching the socket, below TLS (the counting conn); "+

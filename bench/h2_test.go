@@ -332,9 +332,48 @@ func nginxTLSListeners(t *testing.T, bin string, tuning []string) {
 			cl.closeIdle()
 		}
 	}
+	fc, err := newFloorClient(tt, "/big") // nginx's certificate and h2 for the Go floor too
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fc.do(); err != nil || n != bigSize {
+		t.Errorf("go floor: %d bytes, %v", n, err)
+	}
+	fc.close()
 	// 1 MiB encrypted costs nginx a millisecond; 2 ms is far above a tick.
 	if cpu1 := srv.cpu(); cpu1-cpu0 < 2*time.Millisecond {
 		t.Errorf("server CPU grew by %v over the cells, want the cost of four MiB", cpu1-cpu0)
+	}
+}
+
+// TestFloorClient runs the Go floor against the in-process h2 server and
+// through runH2Cells: it reads /big whole, over and over on one conn, and
+// gets its row in the download cell only.
+func TestFloorClient(t *testing.T) {
+	tt := tlsPair(t)
+	fc, err := newFloorClient(tt, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if n, err := fc.do(); err != nil || n != bigSize {
+			t.Fatalf("download %d: %d bytes, %v", i, n, err)
+		}
+	}
+	fc.close()
+	tt.floor = true
+	dl, get := h2Cell{protoH2, testDownload, 1}, h2Cell{protoH2, testGet, 1}
+	res := runH2Cells(t.Output(), []h2Cell{dl, get}, tt, 80*time.Millisecond, 1)
+	if f, ok := res[h2Key{dl, nameFloor}]; !ok || f.err != nil || f.reqs == 0 || !(f.cpuUS > 0) {
+		t.Errorf("floor in the download cell: %+v (present %v)", f, ok)
+	}
+	if _, ok := res[h2Key{get, nameFloor}]; ok {
+		t.Error("floor ran in the GET cell")
+	}
+	var out bytes.Buffer
+	h2TargetTable(res, []int{1}).render(&out)
+	if !strings.Contains(out.String(), "the Go floor") {
+		t.Errorf("targets table has no floor note:\n%s", out.String())
 	}
 }
 
