@@ -148,14 +148,22 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 	return t
 }
 
-// serverCap states the bound nginx's one worker puts on the download
-// cell: at s.srvUS µs of its CPU per MiB, no client gets more than 1/that
-// MiB/s from it ("" when the server's CPU is unknown).
+// serverCap states the bounds of the download cell: nginx's one worker
+// serves no client more than 1/(its CPU per MiB) MiB/s; and where client
+// and server share about one core's worth of CPU (a loaded 2-CPU machine),
+// the rate follows 1/(client + server CPU per MiB), which makes the ratio
+// of those sums the ratio a client can reach. "" when the server's CPU is
+// unknown.
 func serverCap(s, n h2Figures) string {
 	if !(s.srvUS > 0) || !(n.rps > 0) {
 		return ""
 	}
 	limit := 1e6 / s.srvUS
-	return fmt.Sprintf("1 MiB download: nginx spent %s µs of CPU per MiB serving spool; on its one core it cannot serve "+
+	note := fmt.Sprintf("1 MiB download: nginx spent %s µs of CPU per MiB serving spool; on its one core it cannot serve "+
 		"more than about %s MiB/s to any client, %s net/http's rate here.", fmtFloat(s.srvUS), fmtInt(limit), fmtRatio(limit, n.rps))
+	if sumS, sumN := s.cpuUS+s.srvUS, n.cpuUS+n.srvUS; sumS > 0 && sumN > 0 {
+		note += fmt.Sprintf(" Client + nginx CPU per MiB: spool %s µs, net/http %s µs; if the two share one core's worth, "+
+			"they get %s and %s MiB/s (%s).", fmtInt(sumS), fmtInt(sumN), fmtInt(1e6/sumS), fmtInt(1e6/sumN), fmtRatio(sumN, sumS))
+	}
+	return note
 }

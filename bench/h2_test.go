@@ -392,11 +392,15 @@ func TestParseStatCPU(t *testing.T) {
 }
 
 func TestServerCap(t *testing.T) {
-	s := h2Figures{srvUS: 1250, figures: figures{rps: 700}}
-	n := h2Figures{figures: figures{rps: 400}}
-	// 1,250 µs per MiB: 800 MiB/s at most, 2.00× net/http's 400.
-	if got := serverCap(s, n); !strings.Contains(got, "1,250 µs") || !strings.Contains(got, "800 MiB/s") || !strings.Contains(got, "2.00×") {
-		t.Errorf("serverCap = %q", got)
+	s := h2Figures{srvUS: 1250, figures: figures{rps: 700, cpuUS: 750}}
+	n := h2Figures{srvUS: 1500, figures: figures{rps: 400, cpuUS: 1500}}
+	// 1,250 µs per MiB: 800 MiB/s at most, 2.00× net/http's 400. Sums
+	// 2,000 and 3,000 µs: 500 and 333 MiB/s on one core, 1.50×.
+	got := serverCap(s, n)
+	for _, want := range []string{"1,250 µs", "800 MiB/s", "2.00×", "spool 2,000 µs, net/http 3,000 µs", "500 and 333 MiB/s (1.50×)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("serverCap = %q, want %q in it", got, want)
+		}
 	}
 	if got := serverCap(h2Figures{srvUS: nan()}, n); got != "" {
 		t.Errorf("unknown server CPU: %q", got)
