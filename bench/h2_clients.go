@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/spoolhttp/spool"
 )
@@ -28,6 +29,18 @@ type tlsTarget struct {
 	pool           *x509.CertPool // trusts the server
 	h2load         string         // h2load's path; "" leaves it out
 	uploadFile     string         // the 1 MiB body as a file, for h2load -d
+	// serverCPU is the server's CPU time so far (nil or -1: unknown): a
+	// run's delta is the server's cost of the client's requests.
+	serverCPU func() time.Duration
+	floor     bool // the Go floor runs in the h2 download cell (h2_floor.go)
+}
+
+// serverNow is t.serverCPU(), -1 when unknown.
+func (t tlsTarget) serverNow() time.Duration {
+	if t.serverCPU == nil {
+		return -1
+	}
+	return t.serverCPU()
 }
 
 func (t tlsTarget) addr(proto string) string {

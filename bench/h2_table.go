@@ -10,7 +10,7 @@ import (
 )
 
 // h2Clients are the rows of a cell, in the tables' order.
-var h2Clients = []string{nameSpool, nameNetHTTP, nameH2load}
+var h2Clients = []string{nameSpool, nameNetHTTP, nameH2load, nameFloor}
 
 // rateText is a cell's rate with its unit: MiB/s for the 1 MiB cells.
 func rateText(c h2Cell, rps float64) string {
@@ -24,7 +24,7 @@ func cellCols(c h2Cell) []string { return []string{c.proto, c.test, fmt.Sprint(c
 
 // orNA renders a figure the client has none of (h2load's allocations).
 func orNA(name string, v string) string {
-	if name == nameH2load {
+	if name == nameH2load || name == nameFloor {
 		return "—"
 	}
 	return v
@@ -33,7 +33,7 @@ func orNA(name string, v string) string {
 func h2Table(res map[h2Key]h2Figures, cells []h2Cell) *table {
 	t := &table{
 		title: "HTTPS against nginx: spool, net/http and h2load",
-		header: []string{"proto", "test", "conc.", "client", "conns", "rate", "CPU µs/req", "allocs/req", "bytes/req",
+		header: []string{"proto", "test", "conc.", "client", "conns", "rate", "CPU µs/req", "server CPU µs/req", "allocs/req", "bytes/req",
 			"socket writes/req", "write syscalls/req", "socket reads/req", "p50", "p99"},
 		left: 4,
 	}
@@ -51,7 +51,7 @@ func h2Table(res map[h2Key]h2Figures, cells []h2Cell) *table {
 				t.add(append(row, "—", "error")...)
 				continue
 			}
-			t.add(append(row, fmtInt(float64(f.conns)), rateText(c, f.rps), fmtFloat(f.cpuUS),
+			t.add(append(row, fmtInt(float64(f.conns)), rateText(c, f.rps), fmtFloat(f.cpuUS), fmtFloat(f.srvUS),
 				orNA(name, fmtFloat(f.allocs)), orNA(name, fmtBytes(f.bytes)), orNA(name, fmtFloat(f.writes)),
 				orNA(name, fmtFloat(f.syscw)), orNA(name, fmtFloat(f.reads)), orNA(name, fmtDur(f.p50)), orNA(name, fmtDur(f.p99)))...)
 		}
@@ -131,6 +131,14 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 	if s, n, ok := get(h2Cell{protoH2, testDownload, 1}); ok {
 		t.add("1 MiB download", "h2 ×1", fmtFloat(n.rps)+" MiB/s", fmtFloat(s.rps)+" MiB/s", fmtRatio(s.rps, n.rps),
 			"≥ 1.5× net/http", verdict(s.rps >= 1.5*n.rps, s.rps, n.rps))
+		if note := serverCap(s, n); note != "" {
+			t.notes = append(t.notes, note)
+		}
+		if fl, ok := res[h2Key{h2Cell{protoH2, testDownload, 1}, nameFloor}]; ok && fl.rps > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("1 MiB download: the Go floor (-h2-floor: one goroutine, x/net's Framer over "+
+				"crypto/tls, no pool) got %s MiB/s, %s net/http's rate, at %s µs of client CPU per MiB (%s net/http's).",
+				fmtFloat(fl.rps), fmtRatio(fl.rps, n.rps), fmtFloat(fl.cpuUS), fmtRatio(fl.cpuUS, n.cpuUS)))
+		}
 	}
 	t.notes = append(t.notes, "Socket writes: Write calls reaching the socket, below TLS (the counting conn); "+
 		"the figure table's write syscalls column is the kernel's count (/proc/self/io) for the whole process.")
@@ -138,4 +146,24 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 		t.notes = append(t.notes, "The req/s targets are at 1 and 100 streams; this run measured "+fmt.Sprint(streams)+".")
 	}
 	return t
+}
+
+// serverCap states the bounds of the download cell: nginx's one worker
+// serves no client more than 1/(its CPU per MiB) MiB/s; and where client
+// and server share about one core's worth of CPU (a loaded 2-CPU machine),
+// the rate follows 1/(client + server CPU per MiB), which makes the ratio
+// of those sums the ratio a client can reach. "" when the server's CPU is
+// unknown.
+func serverCap(s, n h2Figures) string {
+	if !(s.srvUS > 0) || !(n.rps > 0) {
+		return ""
+	}
+	limit := 1e6 / s.srvUS
+	note := fmt.Sprintf("1 MiB download: nginx spent %s µs of CPU per MiB serving spool; on its one core it cannot serve "+
+		"more than about %s MiB/s to any client, %s net/http's rate here.", fmtFloat(s.srvUS), fmtInt(limit), fmtRatio(limit, n.rps))
+	if sumS, sumN := s.cpuUS+s.srvUS, n.cpuUS+n.srvUS; sumS > 0 && sumN > 0 {
+		note += fmt.Sprintf(" Client + nginx CPU per MiB: spool %s µs, net/http %s µs; if the two share one core's worth, "+
+			"they get %s and %s MiB/s (%s).", fmtInt(sumS), fmtInt(sumN), fmtInt(1e6/sumS), fmtInt(1e6/sumN), fmtRatio(sumN, sumS))
+	}
+	return note
 }

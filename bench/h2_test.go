@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -271,16 +274,39 @@ func TestH2TargetTable(t *testing.T) {
 // without nginx): h2 on one listener, HTTPS/1.1 on the other, and an
 // h2 upload that nginx reads whole (a `return` would reset the stream
 // after 64 KiB, and the cell would measure that).
+//
+// Both configs run it: nginx's defaults and -h2-tuned's (which nginx must
+// accept, and which must leave every cell working); the server's CPU, read
+// from /proc, grows with what it served.
 func TestNginxTLSListeners(t *testing.T) {
 	bin := findNginx()
 	if bin == "" {
 		t.Skip("nginx not installed")
 	}
-	srv, err := startNginx(bin, false, true)
+	for _, tuning := range [][]string{nil, tunedNginx} {
+		t.Run(fmt.Sprint(len(tuning)), func(t *testing.T) { nginxTLSListeners(t, bin, tuning) })
+	}
+}
+
+func nginxTLSListeners(t *testing.T, bin string, tuning []string) {
+	srv, err := startNginx(bin, false, true, tuning...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.stop()
+	conf, err := os.ReadFile(srv.dir + "/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range tuning {
+		if n := strings.Count(string(conf), "    "+d+";\n"); n != 2 {
+			t.Errorf("%q in %d TLS servers of the config, want 2", d, n)
+		}
+	}
+	cpu0 := srv.cpu()
+	if cpu0 < 0 {
+		t.Errorf("server cpu unreadable")
+	}
 	tt := tlsTarget{h1Addr: srv.TLSAddr, h2Addr: srv.H2Addr, pool: srv.cert.Pool}
 	for _, c := range []h2Cell{{protoH2, testGet, 1}, {protoH1, testGet, 1}, {protoH2, testUpload, 1}, {protoH2, testDownload, 1}} {
 		for _, name := range []string{nameSpool, nameNetHTTP} {
@@ -305,6 +331,93 @@ func TestNginxTLSListeners(t *testing.T) {
 			}
 			cl.closeIdle()
 		}
+	}
+	fc, err := newFloorClient(tt, "/big") // nginx's certificate and h2 for the Go floor too
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fc.do(); err != nil || n != bigSize {
+		t.Errorf("go floor: %d bytes, %v", n, err)
+	}
+	fc.close()
+	// 1 MiB encrypted costs nginx a millisecond; 2 ms is far above a tick.
+	if cpu1 := srv.cpu(); cpu1-cpu0 < 2*time.Millisecond {
+		t.Errorf("server CPU grew by %v over the cells, want the cost of four MiB", cpu1-cpu0)
+	}
+}
+
+// TestFloorClient runs the Go floor against the in-process h2 server and
+// through runH2Cells: it reads /big whole, over and over on one conn, and
+// gets its row in the download cell only.
+func TestFloorClient(t *testing.T) {
+	tt := tlsPair(t)
+	fc, err := newFloorClient(tt, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if n, err := fc.do(); err != nil || n != bigSize {
+			t.Fatalf("download %d: %d bytes, %v", i, n, err)
+		}
+	}
+	fc.close()
+	tt.floor = true
+	dl, get := h2Cell{protoH2, testDownload, 1}, h2Cell{protoH2, testGet, 1}
+	res := runH2Cells(t.Output(), []h2Cell{dl, get}, tt, 80*time.Millisecond, 1)
+	if f, ok := res[h2Key{dl, nameFloor}]; !ok || f.err != nil || f.reqs == 0 || !(f.cpuUS > 0) {
+		t.Errorf("floor in the download cell: %+v (present %v)", f, ok)
+	}
+	if _, ok := res[h2Key{get, nameFloor}]; ok {
+		t.Error("floor ran in the GET cell")
+	}
+	var out bytes.Buffer
+	h2TargetTable(res, []int{1}).render(&out)
+	if !strings.Contains(out.String(), "the Go floor") {
+		t.Errorf("targets table has no floor note:\n%s", out.String())
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// comm with spaces and a parenthesis; utime 150, stime 50 ticks.
+	line := "4242 (nginx: worker (x)) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0 1 0 99"
+	if got := parseStatCPU(line); got != 200*clockTick {
+		t.Errorf("parseStatCPU = %v, want 2s", got)
+	}
+	if got := parseStatCPU("4242 (x) S 1"); got != -1 {
+		t.Errorf("short line: %v", got)
+	}
+	if got := procCPU(os.Getpid()); got <= 0 {
+		t.Errorf("procCPU(self) = %v", got)
+	}
+}
+
+func TestServerCap(t *testing.T) {
+	s := h2Figures{srvUS: 1250, figures: figures{rps: 700, cpuUS: 750}}
+	n := h2Figures{srvUS: 1500, figures: figures{rps: 400, cpuUS: 1500}}
+	// 1,250 µs per MiB: 800 MiB/s at most, 2.00× net/http's 400. Sums
+	// 2,000 and 3,000 µs: 500 and 333 MiB/s on one core, 1.50×.
+	got := serverCap(s, n)
+	for _, want := range []string{"1,250 µs", "800 MiB/s", "2.00×", "spool 2,000 µs, net/http 3,000 µs", "500 and 333 MiB/s (1.50×)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("serverCap = %q, want %q in it", got, want)
+		}
+	}
+	if got := serverCap(h2Figures{srvUS: nan()}, n); got != "" {
+		t.Errorf("unknown server CPU: %q", got)
+	}
+}
+
+func TestServerPerReq(t *testing.T) {
+	f := h2Figures{figures: figures{reqs: 100}}
+	if got := serverPerReq(time.Second, time.Second+100*time.Millisecond, f, false, time.Second); got != 1000 {
+		t.Errorf("serverPerReq = %v µs, want 1000", got)
+	}
+	// h2load: its warm-up's requests count at the measured rate.
+	if got := serverPerReq(0, 140*time.Millisecond, f, true, time.Second); math.Abs(got-1000) > 1e-9 {
+		t.Errorf("h2load serverPerReq = %v µs, want 1000", got)
+	}
+	if got := serverPerReq(-1, time.Second, f, false, time.Second); got == got {
+		t.Errorf("unknown server CPU: %v, want NaN", got)
 	}
 }
 
@@ -351,8 +464,19 @@ func TestParseH2Flags(t *testing.T) {
 	if err != nil || !c.h2.on || len(c.h2.streams) != 2 || c.h2.streams[1] != 8 || c.h2.h1 {
 		t.Errorf("parseFlags: %+v, %v", c.h2, err)
 	}
-	if cells := h2Cells(c.h2.streams, c.h2.h1); len(cells) != 4 || cells[3] != (h2Cell{protoH2, testUpload, 1}) {
+	if cells := h2Cells(c.h2); len(cells) != 4 || cells[3] != (h2Cell{protoH2, testUpload, 1}) {
 		t.Errorf("cells: %v", cells)
+	}
+	c, err = parseFlags([]string{"-h2", "-h2-tests", "download"})
+	if cells := h2Cells(c.h2); err != nil || len(cells) != 2 || cells[0] != (h2Cell{protoH2, testDownload, 1}) ||
+		cells[1] != (h2Cell{protoH1, testDownload, 1}) {
+		t.Errorf("-h2-tests download: cells %v, %v", cells, err)
+	}
+	if c, err := parseFlags([]string{"-h2", "-h2-tuned"}); err != nil || !c.h2.tuned || len(h2Cells(c.h2)) != 10 {
+		t.Errorf("-h2-tuned: %+v, %v", c.h2, err)
+	}
+	if _, err := parseFlags([]string{"-h2", "-h2-tests", "get,bogus"}); err == nil {
+		t.Error("-h2-tests bogus accepted")
 	}
 	for _, bad := range []string{"0", "x", ""} {
 		if _, err := parseFlags([]string{"-h2", "-h2-streams", bad}); err == nil {

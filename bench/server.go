@@ -42,6 +42,7 @@ type server struct {
 	// set when TLS was asked for (the -h2 mode); cert is what they serve.
 	TLSAddr, H2Addr string
 	cert            *testcert.Files // TLS identity of -h2 mode
+	tuning          []string        // extra directives of the TLS servers (-h2-tuned)
 	cmd             *exec.Cmd
 	dir             string
 }
@@ -101,7 +102,7 @@ func findNginx() string {
 var nginxVersionRE = regexp.MustCompile(`nginx/(\d+\.\d+\.\d+)`)
 
 // startNginx starts nginx; withTLS adds the two TLS listeners of -h2 mode.
-func startNginx(bin string, scale, withTLS bool) (*server, error) {
+func startNginx(bin string, scale, withTLS bool, tuning ...string) (*server, error) {
 	out, _ := exec.Command(bin, "-v").CombinedOutput()
 	version := "nginx"
 	if m := nginxVersionRE.FindSubmatch(out); m != nil {
@@ -126,7 +127,7 @@ func startNginx(bin string, scale, withTLS bool) (*server, error) {
 	}
 	var lastErr error
 	for range 3 { // a free port may be taken before nginx binds it
-		s := &server{Kind: version, dir: dir, cert: cert}
+		s := &server{Kind: version, dir: dir, cert: cert, tuning: tuning}
 		ports, err := freePorts(4)
 		if err != nil {
 			return nil, err
@@ -239,6 +240,17 @@ func nginxConf(dir string, s *server) string {
 	return b.String()
 }
 
+// tunedNginx are -h2-tuned's directives for the TLS servers, each making
+// nginx cheaper per byte for every client alike (one config serves spool,
+// net/http and h2load); the output's server line lists them. Measured with
+// strace -c on the worker, 100 h2 downloads of 1 MiB:
+//   - output_buffers: over TLS nginx cannot sendfile (no kTLS here), it
+//     reads /big into these buffers, and each buffer's end cuts a TLS
+//     record short: the default 2×32k makes 32 preads and 97 writes per
+//     MiB, 2×256k makes 4 and 69 (a full 16 KiB record is one write);
+//   - open_file_cache: no open, fstat and close of /big per request.
+var tunedNginx = []string{"output_buffers 2 256k", "open_file_cache max=64"}
+
 // tlsServers adds -h2 mode's listeners: HTTPS/1.1 on s.TLSAddr, HTTPS with
 // h2 on s.H2Addr (nginx 1.22 syntax: `listen … ssl http2`), same locations.
 func tlsServers(p func(string, ...any), dir string, s *server) {
@@ -251,6 +263,9 @@ func tlsServers(p func(string, ...any), dir string, s *server) {
 		// On HTTP/2 keepalive_requests bounds a conn's streams too: at
 		// 100k req/s the default would GOAWAY the one conn every second.
 		p("    keepalive_requests 1000000000;")
+		for _, d := range s.tuning {
+			p("    %s;", d)
+		}
 		p(`    location / { default_type text/plain; return 200 "%s"; }`, helloBody)
 		p("    location = /big { alias %s/www/big.bin; }", dir)
 		// On HTTP/2 nginx discards a body it does not need by resetting the
@@ -393,4 +408,23 @@ func startFallback(scale bool) (*server, error) {
 		return nil, errors.New("fallback server did not start")
 	}
 	return s, waitListening(s)
+}
+
+// cpu is the CPU time of the server's processes so far (nginx: the master
+// and its worker; the fallback: its one process); -1 when unreadable.
+func (s *server) cpu() time.Duration {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return -1
+	}
+	pid := s.cmd.Process.Pid
+	total := procCPU(pid)
+	if total < 0 {
+		return -1
+	}
+	for _, c := range childPIDs(pid) {
+		if t := procCPU(c); t > 0 {
+			total += t
+		}
+	}
+	return total
 }
