@@ -63,8 +63,9 @@ func (st *state) h2Config(ua string) h2.Config {
 	}
 }
 
-// h2Leaked counts and reports a body dropped unclosed, whose stream the
-// conn has reset (its slot is free, the conn lives on).
+// h2Leaked counts and reports a body dropped unclosed: its stream reset
+// (its slot free, the conn lives on), or already ended by its conn's
+// failure, which leaked it all the same.
 func (st *state) h2Leaked(c *h2.Conn, method string, u *url.URL) {
 	if r, ok := c.Owner.(*route); ok {
 		st.pool.Count(r.key, countLeak)

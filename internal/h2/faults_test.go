@@ -85,6 +85,31 @@ func TestScriptedLeakedBodyReclaimed(t *testing.T) {
 	}
 }
 
+// A body dropped without Close is counted as leaked even when its conn
+// fails before GC runs (the peer hangs up under the unread stream).
+func TestScriptedLeakedBodyCountedAfterConnLoss(t *testing.T) {
+	var leaks atomic.Int32
+	c, p := newPeer(t, Config{OnLeak: func(*Conn, string, *url.URL) { leaks.Add(1) }}, http2.Setting{})
+	func() {
+		ch := goRoundTrip(c, get(t, "http://x/"))
+		p.headers()
+		p.respond(1, false, "200")
+		p.data(1, false, "unread")
+		if r := wait(t, ch); r.err != nil {
+			t.Fatal(r.err)
+		}
+	}()
+	p.nc.Close()
+	eventually(t, 10*time.Second, "conn not failed after the peer closed", func() bool { return c.Err() != nil })
+	eventually(t, 10*time.Second, "leaked body not counted", func() bool {
+		runtime.GC()
+		return leaks.Load() == 1
+	})
+	if got := c.ctr.leaks.Load(); got != 1 {
+		t.Fatalf("leaks counted %d, want 1", got)
+	}
+}
+
 // gateConn holds the next socket write until released, so the test knows
 // a write is in progress.
 type gateConn struct {
