@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spoolhttp/spool"
 	"github.com/spoolhttp/spool/internal/peers"
@@ -101,7 +102,18 @@ func TestF11_ProxyFailures(t *testing.T) {
 				return
 			}
 			got.Store(i, req)
-			io.WriteString(c, answer) // then close
+			io.WriteString(c, answer)
+			// Then hang up: a FIN, and the client's next bytes (a TLS
+			// ClientHello into the tunnel) read and dropped until it
+			// closes. A plain close would answer those bytes with a TCP
+			// reset, and a client reading after the reset gets
+			// "connection reset by peer" instead of the EOF the subtests
+			// assert (seen under load).
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.CloseWrite()
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				io.Copy(io.Discard, c)
+			}
 		})
 		u, _ := url.Parse("http://user:secret@" + p.Addr())
 		return testutil.NewTransport(t, &spool.Transport{Proxy: http.ProxyURL(u), TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}), &got
