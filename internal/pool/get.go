@@ -79,6 +79,12 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 		e, reserved := p.takeLocked(h, now, &b)
 		if e != nil {
 			info = p.checkoutLocked(e, now, !reserved)
+			if !reserved && e.lockedCheck {
+				ok := p.reserveIdleLocked(e, info, now, &b)
+				p.mu.Unlock()
+				b.close()
+				return e.c, info, nil, ok
+			}
 			p.mu.Unlock()
 			b.close()
 			if !reserved && !p.checkIdle(e, info) {
@@ -165,6 +171,32 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 	p.mu.Unlock()
 	b.close()
 	return false
+}
+
+// reserveIdleLocked is checkIdle for a conn whose checks are cheap
+// (entry.lockedCheck: multiplexed, no IdleChecker), run under the lock
+// getOnce holds: Err is a field read there, as for the shared conns
+// takeLocked checks. It saves HTTP/2's every checkout of a conn that went
+// idle (the single-stream case) a second lock and a second clock reading:
+// now is getOnce's, which no waiter's start can be later than. On failure
+// the conn is added to b and forgotten, as checkIdle does, and getOnce
+// looks again.
+func (p *Pool[C]) reserveIdleLocked(e *entry[C], info GetInfo, now time.Time, b *closeBatch[C]) bool {
+	err := e.c.Err()
+	if err == nil {
+		err = e.c.Reserve()
+	}
+	if err != nil {
+		p.uncheckoutLocked(e, info)
+		p.removeLocked(e, reasonFor(err), b)
+		p.settleLocked(e.h, b)
+		return false
+	}
+	if e.c.Available() > 0 { // let others share it
+		p.placeLocked(e, now, b, false)
+		p.settleLocked(e.h, b)
+	}
+	return true
 }
 
 // checkoutLocked books one checkout of e, whose slot is (or is about to be)

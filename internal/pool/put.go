@@ -195,6 +195,8 @@ func (p *Pool[C]) trackLocked(h *host[C], c C, id uint64, now time.Time) *entry[
 	// shared; an HTTP/1 conn's Available() changes outside the lock when its
 	// exchange ends, before its Put, and must not look like room.
 	e := &entry[C]{c: c, h: h, created: now, id: id, mux: c.Available() > 1}
+	_, checker := any(c).(IdleChecker)
+	e.lockedCheck = e.mux && !checker
 	p.conns[Conn(c)] = e
 	h.nconns++
 	return e
