@@ -95,9 +95,11 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	// in net/http: one left over from a caller who gave up, or put back
 	// reusable, is closed rather than handed to a waiter, who dials its own.
 	solo := !e.mux && !p.cfg.keepsIdle()
-	for !e.retired && !solo && e.room() {
+	for !e.retired && !solo {
+		// The queue first: room asks the conn (its lock, for HTTP/2),
+		// and most Puts find no waiter.
 		w := e.h.q.next(fresh)
-		if w == nil || e.c.Reserve() != nil {
+		if w == nil || !e.room() || e.c.Reserve() != nil {
 			break
 		}
 		p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
