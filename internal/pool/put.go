@@ -42,7 +42,8 @@ func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
 		p.removeLocked(e, reason, &b)
 		p.settleLocked(e.h, &b)
 	default:
-		p.placeLocked(e, time.Now(), &b, false)
+		var clk clock // read only if e goes idle or serves a waiter, or for MaxLifetime
+		p.placeLocked(e, &clk, &b, false)
 		p.settleLocked(e.h, &b)
 	}
 	p.mu.Unlock()
@@ -83,11 +84,11 @@ func (p *Pool[C]) Detach(key Key, c C) {
 // (Put), been freshly dialed (fresh=true) or been found multiplexed at
 // checkout: serve waiters while it has room, then idle, shared or closed.
 // Waiters that asked for a fresh conn (forceNew) are served only when fresh.
-func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fresh bool) {
+func (p *Pool[C]) placeLocked(e *entry[C], clk *clock, b *closeBatch[C], fresh bool) {
 	if p.closed {
 		p.retireLocked(e, ReasonPoolClosed)
 	}
-	if !e.retired && p.lifetimeOverLocked(e, now) {
+	if !e.retired && p.lifetimeOverLocked(e, clk) {
 		p.retireLocked(e, ReasonLifetime)
 	}
 	// With no idle conns kept (DisableKeepAlives, a negative per-host
@@ -102,7 +103,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 		if w == nil || !e.room() || e.c.Reserve() != nil {
 			break
 		}
-		p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
+		p.deliverLocked(w, e, p.checkoutLocked(e, clk, false), clk.now())
 	}
 	switch {
 	case e.retired && e.out == 0:
@@ -112,7 +113,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	case e.out == 0:
 		// The pool's count, not InFlight(): an exchange that ended before
 		// its Put reached us is not idle until that Put.
-		p.pushIdleLocked(e, now, b)
+		p.pushIdleLocked(e, clk.now(), b)
 	case e.mux && e.c.Available() > 0:
 		p.shareLocked(e)
 	default:
