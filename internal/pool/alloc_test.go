@@ -36,6 +36,32 @@ func TestGetPutIdleAllocs(t *testing.T) {
 	}
 }
 
+// The same on a multiplexed conn (HTTP/2 at one stream): it goes idle at
+// each Put and is checked, reserved and shared again at each Get.
+func TestGetPutMuxAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	p := New[*fakeConn](Config{})
+	defer p.Close()
+	d := &dialer{slots: 100}
+	ctx := context.Background()
+	dial := d.dial
+	c, _ := mustGet(t, p, "a", d)
+	done(p, "a", c)
+	n := testing.AllocsPerRun(1000, func() {
+		c, _, err := p.GetTagged(ctx, "a", dial, false, false, nil)
+		if err != nil {
+			panic(err)
+		}
+		c.finish()
+		p.Put("", c, true, ReasonNotReusable)
+	})
+	if n != 0 || len(d.conns) != 1 {
+		t.Errorf("Get+Put of a multiplexed conn: %v allocs, %d conns; want 0, 1", n, len(d.conns))
+	}
+}
+
 // stressWorker runs rounds of random Get/Put/Remove on p.
 func stressWorker(p *Pool[*fakeConn], ds map[Key]*dialer, seed uint64, rounds, maxPer int) {
 	keys := []Key{"a", "b", "c"}
@@ -137,6 +163,40 @@ func BenchmarkGetPut(b *testing.B) {
 					p.Put(k, c, true, 0)
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkGetPutMux is one caller's request cycle on a multiplexed conn
+// (HTTP/2): GetTagged, the exchange ends, Put, as the root's tryH2 and
+// OnStreamDone do. streams-1 other checkouts stay open on the same conn:
+// at 1 the conn goes idle after each Put and comes off the idle list at
+// the next Get; at 16 it stays on the shared list.
+func BenchmarkGetPutMux(b *testing.B) {
+	for _, streams := range []int{1, 16} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			p := New[*fakeConn](Config{})
+			defer p.Close()
+			d := &dialer{slots: 100}
+			ctx := context.Background()
+			dial := d.dial
+			for range streams - 1 {
+				if _, _, err := p.GetTagged(ctx, "a", dial, false, false, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				c, _, err := p.GetTagged(ctx, "a", dial, false, false, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.finish()
+				p.Put("", c, true, ReasonNotReusable)
+			}
+			if n := len(d.conns); n != 1 {
+				b.Fatalf("%d conns dialed, want 1", n)
+			}
 		})
 	}
 }

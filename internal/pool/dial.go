@@ -79,12 +79,13 @@ func (p *Pool[C]) dialDone(h *host[C], d *dialing[C], c C, err error) {
 		e := p.trackLocked(h, c, id, now)
 		h.multiplexed = c.Available() > 1
 		h.rec.mux, h.rec.known = h.multiplexed, true
+		clk := clockAt(now)
 		if w != nil && !w.done && c.Reserve() == nil {
-			p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
+			p.deliverLocked(w, e, p.checkoutLocked(e, &clk, false), now)
 		} else if w != nil {
 			h.q.rewind() // w is live again without a dial
 		}
-		p.placeLocked(e, now, &b, true)
+		p.placeLocked(e, &clk, &b, true)
 	}
 	p.settleLocked(h, &b)
 	p.mu.Unlock()

@@ -74,11 +74,17 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 	if count {
 		h.rec.s.Requests++ // here, under the lock Get takes anyway
 	}
-	now := time.Now()
+	var clk clock // read when needed: an idle conn's expiry, a wait's start
 	if !forceNew {
-		e, reserved := p.takeLocked(h, now, &b)
+		e, reserved := p.takeLocked(h, &clk, &b)
 		if e != nil {
-			info = p.checkoutLocked(e, now, !reserved)
+			info = p.checkoutLocked(e, &clk, !reserved)
+			if !reserved && e.lockedCheck {
+				ok := p.reserveIdleLocked(e, info, &clk, &b)
+				p.mu.Unlock()
+				b.close()
+				return e.c, info, nil, ok
+			}
 			p.mu.Unlock()
 			b.close()
 			if !reserved && !p.checkIdle(e, info) {
@@ -87,7 +93,7 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 			return e.c, info, nil, true
 		}
 	}
-	w, err := p.enqueueLocked(ctx, h, dial, forceNew, now, &b, tag)
+	w, err := p.enqueueLocked(ctx, h, dial, forceNew, clk.now(), &b, tag)
 	p.mu.Unlock()
 	b.close()
 	if err != nil {
@@ -101,14 +107,14 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 // reserved (reserved=true); an idle conn comes back off the idle lists and not
 // yet reserved: the caller checks it with checkIdle outside the lock.
 // Expired idle conns met on the way are removed and added to b.
-func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *entry[C], reserved bool) {
+func (p *Pool[C]) takeLocked(h *host[C], clk *clock, b *closeBatch[C]) (e *entry[C], reserved bool) {
 	for e = h.shared.front; e != nil; e = h.shared.front {
 		// Multiplexed conns' Err is a field read, fine under the lock.
 		if err := e.c.Err(); err != nil {
 			p.removeLocked(e, reasonFor(err), b)
 			continue
 		}
-		if p.lifetimeOverLocked(e, now) {
+		if p.lifetimeOverLocked(e, clk) {
 			p.retireLocked(e, ReasonLifetime)
 			continue
 		}
@@ -122,7 +128,7 @@ func (p *Pool[C]) takeLocked(h *host[C], now time.Time, b *closeBatch[C]) (e *en
 		return e, true
 	}
 	for e = h.idle.front; e != nil; e = h.idle.front {
-		if why, over := p.expiredLocked(e, now); over {
+		if why, over := p.expiredLocked(e, clk); over {
 			p.removeLocked(e, why, b) // closed while idle
 			continue
 		}
@@ -150,7 +156,8 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 		if e.mux && e.c.Available() > 0 { // multiplexed: let others share it
 			b := p.batch()
 			p.mu.Lock()
-			p.placeLocked(e, time.Now(), &b, false)
+			var clk clock
+			p.placeLocked(e, &clk, &b, false)
 			p.settleLocked(e.h, &b)
 			p.mu.Unlock()
 			b.close()
@@ -167,13 +174,39 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 	return false
 }
 
+// reserveIdleLocked is checkIdle for a conn whose checks are cheap
+// (entry.lockedCheck: multiplexed, no IdleChecker), run under the lock
+// getOnce holds: Err is a field read there, as for the shared conns
+// takeLocked checks. It saves HTTP/2's every checkout of a conn that went
+// idle (the single-stream case) a second lock and a second clock reading:
+// clk is getOnce's, which no waiter's start can be later than. On failure
+// the conn is added to b and forgotten, as checkIdle does, and getOnce
+// looks again.
+func (p *Pool[C]) reserveIdleLocked(e *entry[C], info GetInfo, clk *clock, b *closeBatch[C]) bool {
+	err := e.c.Err()
+	if err == nil {
+		err = e.c.Reserve()
+	}
+	if err != nil {
+		p.uncheckoutLocked(e, info)
+		p.removeLocked(e, reasonFor(err), b)
+		p.settleLocked(e.h, b)
+		return false
+	}
+	if e.c.Available() > 0 { // let others share it
+		p.placeLocked(e, clk, b, false)
+		p.settleLocked(e.h, b)
+	}
+	return true
+}
+
 // checkoutLocked books one checkout of e, whose slot is (or is about to be)
-// reserved.
-func (p *Pool[C]) checkoutLocked(e *entry[C], now time.Time, wasIdle bool) GetInfo {
+// reserved. It reads clk only for a conn that was idle.
+func (p *Pool[C]) checkoutLocked(e *entry[C], clk *clock, wasIdle bool) GetInfo {
 	info := GetInfo{Reused: e.uses > 0, Conn: e.id}
 	if wasIdle {
 		info.WasIdle = true
-		info.IdleTime = now.Sub(e.idleAt)
+		info.IdleTime = clk.now().Sub(e.idleAt)
 	}
 	if info.Reused {
 		e.h.rec.s.Reuses++
@@ -204,18 +237,19 @@ func (p *Pool[C]) uncheckoutLocked(e *entry[C], info GetInfo) {
 }
 
 // expiredLocked reports whether idle conn e is past its idle timeout or
-// lifetime at now, and which.
-func (p *Pool[C]) expiredLocked(e *entry[C], now time.Time) (CloseReason, bool) {
-	if t := p.cfg.IdleTimeout; t > 0 && !now.Before(e.idleAt.Add(t)) {
+// lifetime at clk's reading, and which.
+func (p *Pool[C]) expiredLocked(e *entry[C], clk *clock) (CloseReason, bool) {
+	if t := p.cfg.IdleTimeout; t > 0 && !clk.now().Before(e.idleAt.Add(t)) {
 		return ReasonIdleTimeout, true
 	}
-	if p.lifetimeOverLocked(e, now) {
+	if p.lifetimeOverLocked(e, clk) {
 		return ReasonLifetime, true
 	}
 	return 0, false
 }
 
-func (p *Pool[C]) lifetimeOverLocked(e *entry[C], now time.Time) bool {
+// lifetimeOverLocked reads clk only when there is a MaxLifetime.
+func (p *Pool[C]) lifetimeOverLocked(e *entry[C], clk *clock) bool {
 	t := p.cfg.MaxLifetime
-	return t > 0 && !now.Before(e.created.Add(t))
+	return t > 0 && !clk.now().Before(e.created.Add(t))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 )
 
 // getN checks out n conns of key at once (n dials), in order of id.
@@ -135,6 +136,66 @@ func TestErrAtCheckoutTriesNext(t *testing.T) {
 	if c2.id != 4 || info.Reused {
 		t.Errorf("got %d %+v, want fresh conn 4", c2.id, info)
 	}
+}
+
+// The same for multiplexed conns, whose checkout checks run under the
+// pool's lock (reserveIdleLocked): the failed idle conns are closed and
+// counted, the good one is checked once, counted reused and shared again
+// at once, and the events come in the order HTTP/1's checkout gives them.
+func TestErrAtCheckoutTriesNextMux(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &recorder{}
+		p := New[*fakeConn](Config{Events: r})
+		defer p.Close()
+		d := &dialer{slots: 100}
+		cs := make([]*fakeConn, 3)
+		for i := range cs {
+			c, _, err := p.Get(context.Background(), "a", d.dial, true) // forceNew: a conn each
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs[i] = c
+		}
+		for _, c := range cs {
+			done(p, "a", c)
+		}
+		synctest.Wait()
+		r.take()
+		checks := cs[0].errChecks()
+		cs[2].setErr(fmt.Errorf("goaway: %w", ErrServerClosed))
+		cs[1].setErr(errBoom)
+		c, info := mustGet(t, p, "a", d)
+		if c != cs[0] || !info.Reused || !info.WasIdle {
+			t.Fatalf("got conn %d %+v, want conn 1, reused, from idle", c.id, info)
+		}
+		expectLines(t, r, "active a #3", "closed a #3 server closed idle=false uses=1",
+			"active a #2", "closed a #2 broken idle=false uses=1", "active a #1")
+		if !cs[2].isClosed() || !cs[1].isClosed() {
+			t.Error("failed conns not closed")
+		}
+		if n := cs[0].errChecks() - checks; n != 1 {
+			t.Errorf("Err called %d times on the checkout, want 1", n)
+		}
+		s := hostStats(p, "a")
+		checkNow(t, s, 1, 0, 0, 0)
+		if s.Closes[ReasonServerClosed] != 1 || s.Closes[ReasonBroken] != 1 || s.Reuses != 1 {
+			t.Errorf("closes %v reuses %d", s.Closes, s.Reuses)
+		}
+		c2, info := mustGet(t, p, "a", d)
+		if c2 != c || info.WasIdle || len(d.conns) != 3 {
+			t.Errorf("second Get: conn %d %+v, %d dials; want conn 1 shared", c2.id, info, len(d.conns))
+		}
+		done(p, "a", c2)
+		done(p, "a", c)
+		expectLines(t, r, "idle a #1")
+		// The last idle conn bad: a new one is dialed.
+		c.setErr(errBoom)
+		c3, info := mustGet(t, p, "a", d)
+		if c3.id != 4 || info.Reused {
+			t.Errorf("got %d %+v, want fresh conn 4", c3.id, info)
+		}
+		done(p, "a", c3)
+	})
 }
 
 func TestPutNotReusable(t *testing.T) {

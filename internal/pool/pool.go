@@ -32,7 +32,9 @@ type Conn interface {
 	// Err is non-nil when the conn can no longer be used. For an idle HTTP/1
 	// conn it performs the checkout health check (a non-blocking peek), so the
 	// pool calls it once per checkout of an idle conn, never in loops, and
-	// never under Pool.mu.
+	// never under Pool.mu. A multiplexed conn's Err (and its Reserve and
+	// Available) must be cheap: the pool calls them under Pool.mu, unless
+	// the conn is an IdleChecker (whose CheckIdle runs outside it).
 	Err() error
 	Close() error
 }
@@ -173,6 +175,10 @@ type entry[C Conn] struct {
 	created time.Time
 	id      uint64 // 1, 2, … in the order the pool tracked its conns
 	mux     bool   // can carry more than one request (HTTP/2): may be shared
+	// lockedCheck: mux and not an IdleChecker, so the checkout of this
+	// conn when idle checks it under Pool.mu (reserveIdleLocked), not
+	// outside it (checkIdle).
+	lockedCheck bool
 
 	// All guarded by Pool.mu.
 	idleAt  time.Time // when it last became idle

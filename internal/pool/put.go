@@ -42,7 +42,8 @@ func (p *Pool[C]) Put(key Key, c C, reusable bool, reason CloseReason) {
 		p.removeLocked(e, reason, &b)
 		p.settleLocked(e.h, &b)
 	default:
-		p.placeLocked(e, time.Now(), &b, false)
+		var clk clock // read only if e goes idle or serves a waiter, or for MaxLifetime
+		p.placeLocked(e, &clk, &b, false)
 		p.settleLocked(e.h, &b)
 	}
 	p.mu.Unlock()
@@ -83,11 +84,11 @@ func (p *Pool[C]) Detach(key Key, c C) {
 // (Put), been freshly dialed (fresh=true) or been found multiplexed at
 // checkout: serve waiters while it has room, then idle, shared or closed.
 // Waiters that asked for a fresh conn (forceNew) are served only when fresh.
-func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fresh bool) {
+func (p *Pool[C]) placeLocked(e *entry[C], clk *clock, b *closeBatch[C], fresh bool) {
 	if p.closed {
 		p.retireLocked(e, ReasonPoolClosed)
 	}
-	if !e.retired && p.lifetimeOverLocked(e, now) {
+	if !e.retired && p.lifetimeOverLocked(e, clk) {
 		p.retireLocked(e, ReasonLifetime)
 	}
 	// With no idle conns kept (DisableKeepAlives, a negative per-host
@@ -95,12 +96,14 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	// in net/http: one left over from a caller who gave up, or put back
 	// reusable, is closed rather than handed to a waiter, who dials its own.
 	solo := !e.mux && !p.cfg.keepsIdle()
-	for !e.retired && !solo && e.room() {
+	for !e.retired && !solo {
+		// The queue first: room asks the conn (its lock, for HTTP/2),
+		// and most Puts find no waiter.
 		w := e.h.q.next(fresh)
-		if w == nil || e.c.Reserve() != nil {
+		if w == nil || !e.room() || e.c.Reserve() != nil {
 			break
 		}
-		p.deliverLocked(w, e, p.checkoutLocked(e, now, false), now)
+		p.deliverLocked(w, e, p.checkoutLocked(e, clk, false), clk.now())
 	}
 	switch {
 	case e.retired && e.out == 0:
@@ -110,7 +113,7 @@ func (p *Pool[C]) placeLocked(e *entry[C], now time.Time, b *closeBatch[C], fres
 	case e.out == 0:
 		// The pool's count, not InFlight(): an exchange that ended before
 		// its Put reached us is not idle until that Put.
-		p.pushIdleLocked(e, now, b)
+		p.pushIdleLocked(e, clk.now(), b)
 	case e.mux && e.c.Available() > 0:
 		p.shareLocked(e)
 	default:
@@ -195,6 +198,8 @@ func (p *Pool[C]) trackLocked(h *host[C], c C, id uint64, now time.Time) *entry[
 	// shared; an HTTP/1 conn's Available() changes outside the lock when its
 	// exchange ends, before its Put, and must not look like room.
 	e := &entry[C]{c: c, h: h, created: now, id: id, mux: c.Available() > 1}
+	_, checker := any(c).(IdleChecker)
+	e.lockedCheck = e.mux && !checker
 	p.conns[Conn(c)] = e
 	h.nconns++
 	return e

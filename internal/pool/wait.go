@@ -160,7 +160,8 @@ func (p *Pool[C]) wait(ctx context.Context, w *waiter[C]) (C, GetInfo, error) {
 		p.mu.Lock()
 		if e := p.conns[Conn(r.c)]; e != nil {
 			p.uncheckoutLocked(e, r.info)
-			p.placeLocked(e, time.Now(), &b, false)
+			var clk clock
+			p.placeLocked(e, &clk, &b, false)
 			p.settleLocked(e.h, &b)
 		}
 		p.mu.Unlock()
