@@ -63,6 +63,12 @@ func (cc *countConn) Read(p []byte) (int, error) {
 }
 
 // errNoSyscallConn: the wrapped conn offers no raw access.
+// NetConn returns the socket: spool's HTTP/2 reader peeks into TLS
+// records only over a conn that unwraps to one (its read deadline and
+// errors reach crypto/tls unchanged, as here), so the counting conn must
+// not switch that off and make spool's figures differ from production.
+func (cc *countConn) NetConn() net.Conn { return cc.Conn }
+
 var errNoSyscallConn = errors.New("countConn: underlying conn is not a syscall.Conn")
 
 // SyscallConn passes the socket's raw conn through, so a client that

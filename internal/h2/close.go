@@ -40,18 +40,22 @@ func (c *Conn) Close() error {
 	c.mu.Unlock()
 	q := &c.wq
 	q.mu.Lock()
-	idle := q.err == nil && !q.flushing && len(q.buf) == 0
+	idle := q.err == nil && !q.flushing
+	var out []byte
 	if idle {
 		q.flushing = true // ours now; the queue stops below
+		// What the reader's cork holds (an RST_STREAM, a PING ack) goes
+		// out before the GOAWAY.
+		out = appendGoAway(q.buf, http2.ErrCodeNo, "")
+		q.buf = nil
 	}
 	q.mu.Unlock()
 	if idle {
 		// Close may run on any goroutine, a conn's reader included (the
 		// pool closes an evicted conn from OnStreamDone): a GOAWAY that
 		// the socket does not take at once is dropped.
-		var b [frameHeaderLen + 8]byte
 		c.nc.SetWriteDeadline(time.Now().Add(closeGoAwayTimeout))
-		c.nc.Write(appendGoAway(b[:0], http2.ErrCodeNo, ""))
+		c.nc.Write(out)
 	}
 	q.stop(net.ErrClosed)
 	err := c.nc.Close()

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,3 +213,68 @@ func hpackAppendIndexed(b []byte, i uint64) []byte {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Requests that repeat their header fields but send new trailer values:
+// each trailer block inserts into the encoder's table, so a replayed
+// request block must not be used after it. Fails if encodeTrailersLocked
+// stops invalidating the cache.
+func TestTrailersInvalidateBlockReplay(t *testing.T) {
+	c, p := newPeer(t, Config{UserAgent: "ua"}, http2.Setting{})
+	id := uint32(1)
+	for i := range 5 {
+		req, _ := http.NewRequest("POST", "http://x/p", strings.NewReader("b"))
+		req.Trailer = http.Header{"X-T": {fmt.Sprint("v", i)}}
+		ch := goRoundTrip(c, req)
+		h := p.headers()
+		if got := field(h, ":path"); got != "/p" {
+			t.Fatalf("request %d: server decoded :path %q; fields %v", i, got, h.fields)
+		}
+		if got := field(h, "trailer"); got != "X-T" {
+			t.Fatalf("request %d: server decoded trailer %q; fields %v", i, got, h.fields)
+		}
+		for {
+			f := p.next()
+			if th, ok := f.(*gotHeaders); ok {
+				if got := field(th, "x-t"); got != fmt.Sprint("v", i) {
+					t.Fatalf("request %d: trailer x-t %q", i, got)
+				}
+				break
+			}
+		}
+		p.respond(id, true, "200")
+		id += 2
+		if r := wait(t, ch); r.err != nil {
+			t.Fatalf("request %d: %v", i, r.err)
+		}
+	}
+}
+
+// A traced request (WroteHeaderField) is encoded outside the cache; it must
+// invalidate it.
+func TestTracedRequestInvalidatesBlockReplay(t *testing.T) {
+	c, p := newPeer(t, Config{UserAgent: "ua"}, http2.Setting{})
+	id := uint32(1)
+	do := func(v string, traced bool) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://x/p", nil)
+		req.Header.Set("X-A", v)
+		if traced {
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{WroteHeaderField: func(string, []string) {}}))
+		}
+		ch := goRoundTrip(c, req)
+		h := p.headers()
+		if got := field(h, "x-a"); got != v {
+			t.Fatalf("x-a: server decoded %q, want %q (fields %v)", got, v, h.fields)
+		}
+		p.respond(id, true, "200")
+		id += 2
+		if r := wait(t, ch); r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	for range 3 {
+		do("1", false)
+	}
+	do("2", true)
+	do("1", false)
+}

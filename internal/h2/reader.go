@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -191,11 +192,39 @@ var pastDeadline = time.Unix(1, 0)
 // readSource is what the read buffer reads from: nc, or over crypto/tls
 // (whose deadlines peekFrame relies on) a peekReader.
 func (c *Conn) readSource() io.Reader {
-	if _, ok := c.nc.(*tls.Conn); !ok {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok || !peekSafe(tc) {
 		return c.nc
 	}
 	c.rd.canPeek = true
 	return peekReader{c}
+}
+
+// peekSafe: the conn under tc is a socket of the net package (or TLS over
+// one, as through an HTTPS proxy), whose read deadline fails a read at once
+// with an error crypto/tls forgets (a Temporary net.Error). Over other
+// conns a user's DialContext returns, peeking is off: crypto/tls keeps any
+// other error for good (a wrapped timeout, yamux's non-Temporary one),
+// which would kill the conn at the first miss, and a conn that ignores
+// read deadlines would block the peek with the queue corked. A wrapper
+// that passes deadlines and Read errors through unchanged says so by
+// exposing its socket as tls.Conn does, with NetConn (the bench's
+// counting conn does).
+func peekSafe(tc *tls.Conn) bool {
+	return peekSafeConn(tc.NetConn(), maxPeekUnwrap)
+}
+
+// maxPeekUnwrap bounds the NetConn chain peekSafeConn follows.
+const maxPeekUnwrap = 4
+
+func peekSafeConn(nc net.Conn, depth int) bool {
+	switch nc := nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	case interface{ NetConn() net.Conn }: // *tls.Conn, or a declared pass-through wrapper
+		return depth > 0 && peekSafeConn(nc.NetConn(), depth-1)
+	}
+	return false
 }
 
 // peekReader reads nc, dropping the timeout of a read that returned bytes
