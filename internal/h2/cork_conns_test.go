@@ -109,16 +109,8 @@ func TestTLSNonTemporaryTimeoutConnKeepsStreams(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for range 50 {
-					resp, err := c.RoundTrip(get(t, s.URL+"/"))
-					if err == nil {
-						_, err = io.ReadAll(resp.Body)
-						resp.Body.Close()
-					}
-					if err != nil {
-						errc <- err
-						return
-					}
+				if err := getRepeat(t, c, s.URL+"/", 50); err != nil {
+					errc <- err
 				}
 			}()
 		}
@@ -152,20 +144,7 @@ func TestTLSNoopDeadlineConnDoesNotStrandRequests(t *testing.T) {
 	}
 	defer poll.Body.Close()
 	done := make(chan error, 1)
-	go func() {
-		for range 500 {
-			resp, err := c.RoundTrip(get(t, s.URL+"/"))
-			if err == nil {
-				_, err = io.ReadAll(resp.Body)
-				resp.Body.Close()
-			}
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
+	go func() { done <- getRepeat(t, c, s.URL+"/", 500) }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -179,6 +158,22 @@ func TestTLSNoopDeadlineConnDoesNotStrandRequests(t *testing.T) {
 		<-done
 		t.Fatalf("requests stranded: corked=%v, %d bytes queued unsent", corked, pending)
 	}
+}
+
+// getRepeat makes n GETs of url on c, each read to its end; the first
+// error ends it.
+func getRepeat(t *testing.T, c *Conn, url string, n int) error {
+	for range n {
+		resp, err := c.RoundTrip(get(t, url))
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Frames queued while corked go out at uncork, with nothing queued after

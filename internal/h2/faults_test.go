@@ -58,21 +58,26 @@ func TestScriptedStalledPeerFailsOnlyItsConn(t *testing.T) {
 	}
 }
 
+// dropUnreadBody makes a request on stream 1, answered with a head and
+// some DATA, and drops its response unread and unclosed.
+func dropUnreadBody(t *testing.T, c *Conn, p *peer) {
+	t.Helper()
+	ch := goRoundTrip(c, get(t, "http://x/"))
+	p.headers()
+	p.respond(1, false, "200")
+	p.data(1, false, "unread")
+	if r := wait(t, ch); r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
 // A body dropped without Close is reclaimed after GC: its stream reset
 // (RST_STREAM CANCEL), the slot free, OnLeak told.
 func TestScriptedLeakedBodyReclaimed(t *testing.T) {
 	var leaks atomic.Int32
 	var dc doneCounter
 	c, p := newPeer(t, Config{OnStreamDone: dc.hook, OnLeak: func(*Conn, string, *url.URL) { leaks.Add(1) }}, http2.Setting{})
-	func() {
-		ch := goRoundTrip(c, get(t, "http://x/"))
-		p.headers()
-		p.respond(1, false, "200")
-		p.data(1, false, "unread")
-		if r := wait(t, ch); r.err != nil {
-			t.Fatal(r.err)
-		}
-	}()
+	dropUnreadBody(t, c, p)
 	eventually(t, 10*time.Second, "leaked body not reclaimed", func() bool {
 		runtime.GC()
 		return leaks.Load() == 1
@@ -90,15 +95,7 @@ func TestScriptedLeakedBodyReclaimed(t *testing.T) {
 func TestScriptedLeakedBodyCountedAfterConnLoss(t *testing.T) {
 	var leaks atomic.Int32
 	c, p := newPeer(t, Config{OnLeak: func(*Conn, string, *url.URL) { leaks.Add(1) }}, http2.Setting{})
-	func() {
-		ch := goRoundTrip(c, get(t, "http://x/"))
-		p.headers()
-		p.respond(1, false, "200")
-		p.data(1, false, "unread")
-		if r := wait(t, ch); r.err != nil {
-			t.Fatal(r.err)
-		}
-	}()
+	dropUnreadBody(t, c, p)
 	p.nc.Close()
 	eventually(t, 10*time.Second, "conn not failed after the peer closed", func() bool { return c.Err() != nil })
 	eventually(t, 10*time.Second, "leaked body not counted", func() bool {

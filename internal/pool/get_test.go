@@ -103,6 +103,24 @@ func TestNoIdleKept(t *testing.T) {
 	}
 }
 
+// checkBadIdleSkipped: of idle conns cs, 2 (server closed) and 1
+// (broken) were closed and counted at the checkout that took cs[0], which
+// had its Err checked once (checks: its count before) and is counted reused.
+func checkBadIdleSkipped(t *testing.T, p *Pool[*fakeConn], cs []*fakeConn, checks int) {
+	t.Helper()
+	if !cs[2].isClosed() || !cs[1].isClosed() {
+		t.Error("failed conns not closed")
+	}
+	if n := cs[0].errChecks() - checks; n != 1 {
+		t.Errorf("Err called %d times on the checkout, want 1", n)
+	}
+	s := hostStats(p, "a")
+	checkNow(t, s, 1, 0, 0, 0)
+	if s.Closes[ReasonServerClosed] != 1 || s.Closes[ReasonBroken] != 1 || s.Reuses != 1 {
+		t.Errorf("closes %v reuses %d", s.Closes, s.Reuses)
+	}
+}
+
 func TestErrAtCheckoutTriesNext(t *testing.T) {
 	p := New[*fakeConn](Config{})
 	defer p.Close()
@@ -118,17 +136,7 @@ func TestErrAtCheckoutTriesNext(t *testing.T) {
 	if c != cs[0] || !info.Reused {
 		t.Fatalf("got conn %d, want 1", c.id)
 	}
-	if !cs[2].isClosed() || !cs[1].isClosed() {
-		t.Error("failed conns not closed")
-	}
-	if n := cs[0].errChecks() - checks; n != 1 {
-		t.Errorf("Err called %d times on the checkout, want 1", n)
-	}
-	s := hostStats(p, "a")
-	checkNow(t, s, 1, 0, 0, 0)
-	if s.Closes[ReasonServerClosed] != 1 || s.Closes[ReasonBroken] != 1 || s.Reuses != 1 {
-		t.Errorf("closes %v reuses %d", s.Closes, s.Reuses)
-	}
+	checkBadIdleSkipped(t, p, cs, checks)
 	// All idle conns bad: a new one is dialed.
 	done(p, "a", c)
 	c.setErr(errBoom)
@@ -170,17 +178,7 @@ func TestErrAtCheckoutTriesNextMux(t *testing.T) {
 		}
 		expectLines(t, r, "active a #3", "closed a #3 server closed idle=false uses=1",
 			"active a #2", "closed a #2 broken idle=false uses=1", "active a #1")
-		if !cs[2].isClosed() || !cs[1].isClosed() {
-			t.Error("failed conns not closed")
-		}
-		if n := cs[0].errChecks() - checks; n != 1 {
-			t.Errorf("Err called %d times on the checkout, want 1", n)
-		}
-		s := hostStats(p, "a")
-		checkNow(t, s, 1, 0, 0, 0)
-		if s.Closes[ReasonServerClosed] != 1 || s.Closes[ReasonBroken] != 1 || s.Reuses != 1 {
-			t.Errorf("closes %v reuses %d", s.Closes, s.Reuses)
-		}
+		checkBadIdleSkipped(t, p, cs, checks)
 		c2, info := mustGet(t, p, "a", d)
 		if c2 != c || info.WasIdle || len(d.conns) != 3 {
 			t.Errorf("second Get: conn %d %+v, %d dials; want conn 1 shared", c2.id, info, len(d.conns))
