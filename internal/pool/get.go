@@ -18,7 +18,8 @@ type GetInfo struct {
 // Get returns a conn for key with one slot reserved (Reserve already called).
 //
 // In order it tries: a multiplexed conn in use with spare capacity; the most
-// recently idled conn (LIFO), checked with CheckIdle (or Err) outside the lock (a failed
+// recently idled conn (LIFO), checked with CheckIdle (or Err) outside the lock,
+// or, for a multiplexed conn that is no IdleChecker, with Err under it (a failed
 // conn is closed, counted ReasonServerClosed or ReasonBroken, and the next one
 // tried); else it queues (FIFO per key) and a dial starts when
 // MaxConnsPerHost allows. The dial runs in its own goroutine with
@@ -105,11 +106,13 @@ func (p *Pool[C]) getOnce(ctx context.Context, key Key, dial DialFunc[C], forceN
 
 // takeLocked finds a usable conn of h. A multiplexed conn comes back already
 // reserved (reserved=true); an idle conn comes back off the idle lists and not
-// yet reserved: the caller checks it with checkIdle outside the lock.
+// yet reserved: the caller checks it, with reserveIdleLocked under the lock
+// (entry.lockedCheck) or with checkIdle outside it.
 // Expired idle conns met on the way are removed and added to b.
 func (p *Pool[C]) takeLocked(h *host[C], clk *clock, b *closeBatch[C]) (e *entry[C], reserved bool) {
 	for e = h.shared.front; e != nil; e = h.shared.front {
-		// Multiplexed conns' Err is a field read, fine under the lock.
+		// Multiplexed conns' Err is cheap (the conn's own small mutex for
+		// HTTP/2), fine under the lock.
 		if err := e.c.Err(); err != nil {
 			p.removeLocked(e, reasonFor(err), b)
 			continue
@@ -176,8 +179,8 @@ func (p *Pool[C]) checkIdle(e *entry[C], info GetInfo) bool {
 
 // reserveIdleLocked is checkIdle for a conn whose checks are cheap
 // (entry.lockedCheck: multiplexed, no IdleChecker), run under the lock
-// getOnce holds: Err is a field read there, as for the shared conns
-// takeLocked checks. It saves HTTP/2's every checkout of a conn that went
+// getOnce holds: Err is cheap there, as for the shared conns takeLocked
+// checks. It saves HTTP/2's every checkout of a conn that went
 // idle (the single-stream case) a second lock and a second clock reading:
 // clk is getOnce's, which no waiter's start can be later than. On failure
 // the conn is added to b and forgotten, as checkIdle does, and getOnce

@@ -33,8 +33,9 @@ type Conn interface {
 	// conn it performs the checkout health check (a non-blocking peek), so the
 	// pool calls it once per checkout of an idle conn, never in loops, and
 	// never under Pool.mu. A multiplexed conn's Err (and its Reserve and
-	// Available) must be cheap: the pool calls them under Pool.mu, unless
-	// the conn is an IdleChecker (whose CheckIdle runs outside it).
+	// Available) must be cheap: the pool calls them under Pool.mu; an
+	// IdleChecker's CheckIdle, at the checkout of an idle conn, runs
+	// outside it.
 	Err() error
 	Close() error
 }
