@@ -18,11 +18,7 @@ func TestDoCanceledBeforeStreamOpened(t *testing.T) {
 	c, p := newPeer(t, Config{}, http2.Setting{})
 	var canceled atomic.Bool
 	canceled.Store(true)
-	ch := make(chan result, 1)
-	go func() {
-		resp, err := c.Do(get(t, "http://x/"), &Options{Canceled: &canceled})
-		ch <- result{resp, err}
-	}()
+	ch := goDo(c, get(t, "http://x/"), &Options{Canceled: &canceled})
 	h := p.headers()
 	if code := p.expectRST(h.id); code != http2.ErrCodeCancel {
 		t.Fatalf("RST_STREAM %v, want CANCEL", code)

@@ -275,10 +275,13 @@ type result struct {
 	err  error
 }
 
-func goRoundTrip(c *Conn, req *http.Request) chan result {
+func goRoundTrip(c *Conn, req *http.Request) chan result { return goDo(c, req, nil) }
+
+// goDo runs c.Do(req, o) in a goroutine; its result comes on the channel.
+func goDo(c *Conn, req *http.Request, o *Options) chan result {
 	ch := make(chan result, 1)
 	go func() {
-		resp, err := c.RoundTrip(req)
+		resp, err := c.Do(req, o)
 		ch <- result{resp, err}
 	}()
 	return ch
