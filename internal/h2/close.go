@@ -40,17 +40,18 @@ func (c *Conn) Close() error {
 	c.mu.Unlock()
 	q := &c.wq
 	q.mu.Lock()
-	idle := q.err == nil && !q.flushing
+	ours := q.err == nil && !q.flushing // no write in progress: the socket is ours
 	var out []byte
-	if idle {
-		q.flushing = true // ours now; the queue stops below
+	if ours {
+		q.flushing = true // the queue stops below
 		// What the reader's cork holds (an RST_STREAM, a PING ack) goes
-		// out before the GOAWAY.
+		// out before the GOAWAY. out may share q.buf's array, so the
+		// queue lets go of it: a later append must not write over it.
 		out = appendGoAway(q.buf, http2.ErrCodeNo, "")
 		q.buf = nil
 	}
 	q.mu.Unlock()
-	if idle {
+	if ours {
 		// Close may run on any goroutine, a conn's reader included (the
 		// pool closes an evicted conn from OnStreamDone): a GOAWAY that
 		// the socket does not take at once is dropped.

@@ -249,10 +249,12 @@ const corkedMax = initialBuffer
 // cork holds the queue's writes while the reader dispatches frames it can
 // read without waiting on the socket (a batch of responses): the streams
 // it wakes queue their next HEADERS meanwhile, and uncork writes them
-// together when the reader is about to wait (nothing is pending). Against
-// nginx at 16 streams on one conn this took socket writes per request from
-// 0.29 to 0.17 (see the commit). The reader calls both and never writes
-// itself: uncork hands a pending write to a goroutine.
+// together when the reader is about to wait (nothing is pending). In
+// memory against net/http's server it takes 16 streams from 0.21 to 0.17
+// socket writes per request (BenchmarkH2); nginx answers mostly one
+// response per read, so there it gains little (design-notes 25). The
+// reader calls both and never writes itself: uncork hands a pending write
+// to a goroutine.
 func (q *writeQueue) cork() {
 	q.mu.Lock()
 	q.corked = true
