@@ -145,6 +145,10 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 		c.tls = &st
 	}
 	c.initState()
+	if c.handOff = canHandOff(nc); c.handOff {
+		c.parkT = time.AfterFunc(time.Hour, c.needReader)
+		c.parkT.Stop()
+	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
