@@ -95,6 +95,9 @@ type Config struct {
 	// unreachable and was reclaimed (its stream reset, its slot freed), on
 	// a goroutine of its own. Nil is allowed.
 	OnLeak func(c *Conn, method string, u *url.URL)
+	// parkLinger: how long the reader stays parked (0 → parkLinger;
+	// tests make it long, to find the reader parked).
+	parkLinger time.Duration
 }
 
 // Factory makes Conns over established connections and keeps counters over
@@ -117,6 +120,9 @@ func NewFactory(cfg Config) *Factory {
 	}
 	if cfg.MaxHeaderListSize == 0 {
 		cfg.MaxHeaderListSize = defaultMaxHeaderList
+	}
+	if cfg.parkLinger <= 0 {
+		cfg.parkLinger = parkLinger
 	}
 	if cfg.ErrBodyClosed == nil {
 		cfg.ErrBodyClosed = errBodyClosed

@@ -118,7 +118,7 @@ func (c *Conn) parkableLocked() bool {
 // parkLocked leaves the reads to nobody for parkLinger at most.
 func (c *Conn) parkLocked() {
 	c.owner = ownNone
-	c.parkT.Reset(parkLinger)
+	c.parkT.Reset(c.cfg.parkLinger)
 }
 
 // needReader makes sure the conn's frames are read: a parked reader
@@ -165,13 +165,15 @@ func (c *Conn) hold(s *stream) bool {
 		return false
 	}
 	c.owner = ownCaller
+	c.holds.Add(1)
 	c.holder.Store(s)
 	c.parkT.Stop() // a late one only sends the reads to the reader at unhold
 	return true
 }
 
 // readForHead reads the conn's frames on s's caller until s has its head
-// or its error, then hands the reads on.
+// or its error and no whole frame is left buffered, then hands the reads
+// on.
 func (s *stream) readForHead() {
 	c := s.c
 	var stop func() bool
@@ -179,7 +181,10 @@ func (s *stream) readForHead() {
 		stop = context.AfterFunc(s.ctx, s.ctxEnded)
 	}
 	var err error
-	for !s.headOrErr() {
+	// After the head, the frames already buffered are read too (the
+	// body's DATA, usually): left there, they would send the reads to
+	// the reader goroutine.
+	for !s.headOrErr() || c.nextFrameBuffered() {
 		if err = c.readWhole(); err != nil {
 			break
 		}
