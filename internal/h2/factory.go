@@ -8,6 +8,8 @@
 //   - writeq.go, frames.go: one write queue per conn, frames of concurrent
 //     streams coalesced into one write, every write under a deadline;
 //   - reader.go, recv.go, control.go: the one reader goroutine per conn;
+//   - handoff.go: while a stream is a quiet conn's only one, its caller
+//     reads the response itself and the reader stays parked;
 //   - stream.go, headers.go, reqbody.go: a request on the caller's
 //     goroutine (a body streams from its own goroutine only while the
 //     windows hold it back);
