@@ -95,6 +95,7 @@ type Conn struct {
 	pingsOut    int                    // pingOut* bits: PINGs of ours not yet acked
 	resume      chan struct{}          // cap 1: wakes the parked reader
 	holds       atomic.Int64           // requests whose caller read their response (tests)
+	holderCtxFn func()                 // c.holderCtxEnded, bound once
 
 	// Receive windows: advertised sizes, read by streams under mu.
 	streamWindow int32 // guarded by mu: our SETTINGS_INITIAL_WINDOW_SIZE

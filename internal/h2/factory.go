@@ -156,6 +156,7 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 	if c.handOff = canHandOff(nc); c.handOff {
 		c.parkT = time.AfterFunc(time.Hour, c.needReader)
 		c.parkT.Stop()
+		c.holderCtxFn = c.holderCtxEnded
 	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.henc = hpack.NewEncoder(&c.hbuf)

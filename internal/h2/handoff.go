@@ -178,7 +178,7 @@ func (s *stream) readForHead() {
 	c := s.c
 	var stop func() bool
 	if s.ctx.Done() != nil {
-		stop = context.AfterFunc(s.ctx, s.ctxEnded)
+		stop = context.AfterFunc(s.ctx, c.holderCtxFn)
 	}
 	var err error
 	// After the head, the frames already buffered are read too (the
@@ -195,7 +195,17 @@ func (s *stream) readForHead() {
 	c.unhold(err)
 }
 
-func (s *stream) ctxEnded() { s.fail(s.ctx.Err(), false) }
+// holderCtxEnded is the conn's one AfterFunc callback (bound once in
+// holderCtxFn, so a registration allocates no closure): it fails the holder if
+// its context ended. A late call, for a context of a caller that has
+// handed the reads on, finds a holder whose context is alive, or none.
+func (c *Conn) holderCtxEnded() {
+	if s := c.holder.Load(); s != nil {
+		if err := s.ctx.Err(); err != nil {
+			s.fail(err, false)
+		}
+	}
+}
 
 // headOrErr: the caller has something to return.
 func (s *stream) headOrErr() bool {
