@@ -87,7 +87,7 @@ type Conn struct {
 
 	// Who reads the socket (handoff.go), guarded by mu.
 	handOff     bool                   // set once by New: a caller may read its own response
-	owner       int                    // ownReader, ownNone (the reader is parked) or ownCaller
+	owner       atomic.Int32           // ownReader, ownNone (the reader is parked) or ownCaller; written under mu
 	holder      atomic.Pointer[stream] // with ownCaller: the stream whose caller reads (nil: a drain)
 	interrupted bool                   // the holder's read deadline is in the past
 	wantRead    bool                   // someone needs the frames read: do not park

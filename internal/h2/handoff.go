@@ -35,7 +35,7 @@ import (
 // frames resume it at once. Any error a caller's read meets goes to the
 // reader goroutine, which tears the conn down as always.
 
-// Who holds the conn's reads (Conn.owner, guarded by mu).
+// Who holds the conn's reads (Conn.owner, written under mu).
 const (
 	ownReader = iota // the reader goroutine reads the socket
 	ownNone          // the reader is parked; nobody reads
@@ -117,7 +117,7 @@ func (c *Conn) parkableLocked() bool {
 
 // parkLocked leaves the reads to nobody for parkLinger at most.
 func (c *Conn) parkLocked() {
-	c.owner = ownNone
+	c.owner.Store(ownNone)
 	c.parkT.Reset(c.cfg.parkLinger)
 }
 
@@ -131,8 +131,8 @@ func (c *Conn) needReader() {
 }
 
 func (c *Conn) needReaderLocked() {
-	if c.owner == ownNone {
-		c.owner = ownReader
+	if c.owner.Load() == ownNone {
+		c.owner.Store(ownReader)
 		c.resume <- struct{}{} // cap 1, one resume per park: never blocks
 		return
 	}
@@ -152,19 +152,19 @@ func (c *Conn) closeSocket() {
 // sent, is the conn's only stream; a parked reader that s may not replace
 // resumes, since s waits for frames.
 func (c *Conn) hold(s *stream) bool {
-	if !c.handOff {
+	if !c.handOff || c.owner.Load() != ownNone { // the common case at many streams: no lock
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.owner != ownNone {
+	if c.owner.Load() != ownNone {
 		return false
 	}
 	if len(c.streams) != 1 || c.streams[s.id] != s || !s.sent.Load() {
 		c.needReaderLocked()
 		return false
 	}
-	c.owner = ownCaller
+	c.owner.Store(ownCaller)
 	c.holds.Add(1)
 	c.holder.Store(s)
 	c.parkT.Stop() // a late one only sends the reads to the reader at unhold
@@ -234,7 +234,7 @@ func (c *Conn) readWhole() error {
 // reads: the read deadline goes to the past until unhold.
 func (c *Conn) interrupt(s *stream) {
 	c.mu.Lock()
-	if c.owner == ownCaller && c.holder.Load() == s && !c.interrupted {
+	if c.owner.Load() == ownCaller && c.holder.Load() == s && !c.interrupted {
 		c.interrupted = true
 		c.nc.SetReadDeadline(pastDeadline)
 	}
@@ -261,7 +261,7 @@ func (c *Conn) unhold(err error) {
 	}
 	c.rd.handErr = err
 	c.wantRead = false
-	c.owner = ownReader
+	c.owner.Store(ownReader)
 	c.mu.Unlock()
 	c.resume <- struct{}{}
 }

@@ -33,9 +33,7 @@ func parkedPeer(t *testing.T, cfg Config) (*Conn, *peer) {
 func waitParked(t *testing.T, c *Conn) {
 	t.Helper()
 	eventually(t, 5*time.Second, "the reader never parked", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.owner == ownNone
+		return c.owner.Load() == ownNone
 	})
 }
 
