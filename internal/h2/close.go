@@ -109,6 +109,7 @@ func (c *Conn) setErr(err error) bool {
 // GOAWAY with its code, flushed, then the graceful close.
 func (c *Conn) teardown(readErr error) {
 	c.health.stop()
+	defer c.dropWatch() // after the last holder: the reader is the last to read
 	var ce *connErr
 	isConnErr := errors.As(readErr, &ce)
 	var xce http2.ConnectionError

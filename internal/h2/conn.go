@@ -96,6 +96,10 @@ type Conn struct {
 	resume      chan struct{}          // cap 1: wakes the parked reader
 	holds       atomic.Int64           // requests whose caller read their response (tests)
 	holderCtxFn func()                 // c.holderCtxEnded, bound once
+	// The holder's context registration (ctxwatch.go), guarded by mu.
+	watchDone <-chan struct{} // the Done channel registered
+	stopWatch func() bool     // its AfterFunc's stop
+	lastDone  <-chan struct{} // the last holder's Done channel
 
 	// Receive windows: advertised sizes, read by streams under mu.
 	streamWindow int32 // guarded by mu: our SETTINGS_INITIAL_WINDOW_SIZE

@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -176,10 +175,7 @@ func (c *Conn) hold(s *stream) bool {
 // on.
 func (s *stream) readForHead() {
 	c := s.c
-	var stop func() bool
-	if s.ctx.Done() != nil {
-		stop = context.AfterFunc(s.ctx, c.holderCtxFn)
-	}
+	c.watchHolder(s)
 	var err error
 	// After the head, the frames already buffered are read too (the
 	// body's DATA, usually): left there, they would send the reads to
@@ -189,22 +185,8 @@ func (s *stream) readForHead() {
 			break
 		}
 	}
-	if stop != nil {
-		stop()
-	}
+	c.unwatchHolder(s)
 	c.unhold(err)
-}
-
-// holderCtxEnded is the conn's one AfterFunc callback (bound once in
-// holderCtxFn, so a registration allocates no closure): it fails the holder if
-// its context ended. A late call, for a context of a caller that has
-// handed the reads on, finds a holder whose context is alive, or none.
-func (c *Conn) holderCtxEnded() {
-	if s := c.holder.Load(); s != nil {
-		if err := s.ctx.Err(); err != nil {
-			s.fail(err, false)
-		}
-	}
 }
 
 // headOrErr: the caller has something to return.
