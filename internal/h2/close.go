@@ -129,7 +129,6 @@ func (c *Conn) teardown(readErr error) {
 	if mine {
 		c.err = &lostError{cause}
 	}
-	c.cond.Broadcast() // a drain that handed this failure over waits for c.err
 	err := c.err
 	if err == errClosedAfterGoAway {
 		// The conn's own error keeps pool.ErrServerClosed (a server close

@@ -90,8 +90,10 @@ type Config struct {
 	PublicBodyErr func(error) error
 	// OnStreamDone is called once per finished stream, after its slot is
 	// free (InFlight reflects it), on the goroutine that ended it: the
-	// caller's, or the reader's for a reset or a conn failure. It must not
-	// block on the conn. Nil is allowed.
+	// caller's, the reader's for a reset or a conn failure, or, while a
+	// caller reads the conn for its own response (handoff.go), that
+	// caller's for another stream. It must not block on the conn. Nil is
+	// allowed.
 	OnStreamDone func(c *Conn)
 	// OnLeak is called when a response body that was never closed became
 	// unreachable and was reclaimed (its stream reset, its slot freed), on

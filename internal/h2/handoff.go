@@ -38,7 +38,7 @@ import (
 const (
 	ownReader = iota // the reader goroutine reads the socket
 	ownNone          // the reader is parked; nobody reads
-	ownCaller        // a caller reads (Conn.holder: its stream; nil for a drain)
+	ownCaller        // a caller reads (Conn.holder: its stream)
 )
 
 // parkLinger is how long the reader stays parked: long enough for the
@@ -54,6 +54,11 @@ const (
 	pingOutHealth = 1 << iota
 	pingOutDegraded
 )
+
+// errHolderPanicked fails a conn whose reads a caller held when code it
+// ran (a trace hook, a pool callback) panicked: the frame at hand may be
+// half handled, and nobody would read the conn again.
+var errHolderPanicked = errors.New("h2: a hook panicked while its caller read the conn")
 
 // canHandOff: nc's read deadlines interrupt a read without breaking it.
 func canHandOff(nc net.Conn) bool {
@@ -176,6 +181,12 @@ func (c *Conn) hold(s *stream) bool {
 func (s *stream) readForHead() {
 	c := s.c
 	c.watchHolder(s)
+	handed := false
+	defer func() {
+		if !handed { // a hook of the caller's (a trace, OnStreamDone) panicked
+			c.unhold(errHolderPanicked)
+		}
+	}()
 	var err error
 	// After the head, the frames already buffered are read too (the
 	// body's DATA, usually): left there, they would send the reads to
@@ -186,6 +197,7 @@ func (s *stream) readForHead() {
 		}
 	}
 	c.unwatchHolder(s)
+	handed = true
 	c.unhold(err)
 }
 

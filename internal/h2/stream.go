@@ -111,7 +111,7 @@ func (s *stream) notify() {
 // waiter. rst: err was a reset either way, no RST_STREAM is due.
 func (s *stream) fail(err error, rst bool) {
 	s.mu.Lock()
-	if s.err == nil {
+	if s.err == nil && err != nil {
 		s.err = err
 	}
 	if rst {
@@ -218,7 +218,22 @@ func (s *stream) awaitHead() (*http.Response, error) {
 	}
 }
 
+// headTimedOut is ResponseHeaderTimeout's timer. A head that came first
+// wins: the timer cannot be stopped once it fired, and failing the
+// stream then would fail a body already handed to the caller. A head
+// that comes after it is dropped (headGone), so awaitHead returns the
+// timeout, not a response whose body fails.
 func (s *stream) headTimedOut() {
-	s.fail(&errs.TimeoutError{What: "ResponseHeaderTimeout"}, false)
+	s.mu.Lock()
+	if s.headDone {
+		s.mu.Unlock()
+		return
+	}
+	if s.err == nil {
+		s.err = &errs.TimeoutError{What: "ResponseHeaderTimeout"}
+	}
+	s.headGone = true
+	s.mu.Unlock()
+	s.fail(nil, false) // the rest of fail: stop, wake, interrupt
 	s.c.degradedPing()
 }
