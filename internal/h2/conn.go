@@ -3,6 +3,7 @@ package h2
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"net"
 	"sync"
@@ -88,7 +89,7 @@ type Conn struct {
 	// Who reads the socket (handoff.go), guarded by mu.
 	handOff     bool                   // set once by New: a caller may read its own response
 	owner       atomic.Int32           // ownReader, ownNone (the reader is parked) or ownCaller; written under mu
-	holder      atomic.Pointer[stream] // with ownCaller: the stream whose caller reads (nil: a drain)
+	holder      atomic.Pointer[stream] // with ownCaller: the stream whose caller reads
 	interrupted bool                   // the holder's read deadline is in the past
 	wantRead    bool                   // someone needs the frames read: do not park
 	parkT       *time.Timer            // resumes a reader parked for parkLinger (needReader)
@@ -97,9 +98,9 @@ type Conn struct {
 	holds       atomic.Int64           // requests whose caller read their response (tests)
 	holderCtxFn func()                 // c.holderCtxEnded, bound once
 	// The holder's context registration (ctxwatch.go), guarded by mu.
-	watchDone <-chan struct{} // the Done channel registered
+	watchCtx  context.Context // the context registered
 	stopWatch func() bool     // its AfterFunc's stop
-	lastDone  <-chan struct{} // the last holder's Done channel
+	lastCtx   context.Context // the last holder's context
 
 	// Receive windows: advertised sizes, read by streams under mu.
 	streamWindow int32 // guarded by mu: our SETTINGS_INITIAL_WINDOW_SIZE

@@ -9,10 +9,10 @@ import (
 	"golang.org/x/net/http2"
 )
 
-func watched(c *Conn) <-chan struct{} {
+func watched(c *Conn) context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.watchDone
+	return c.watchCtx
 }
 
 // roundTripCtx is roundTripOK with ctx, on a parked conn (the caller
@@ -45,7 +45,7 @@ func TestHandOffContextRegistration(t *testing.T) {
 	defer cancelLong()
 	roundTripCtx(t, c, p, long)
 	roundTripCtx(t, c, p, long)
-	if watched(c) != long.Done() {
+	if watched(c) != long {
 		t.Fatal("a context seen twice in a row is not kept registered")
 	}
 	before := c.holds.Load()
@@ -73,4 +73,47 @@ func TestHandOffContextRegistration(t *testing.T) {
 	}
 	c.Close()
 	eventually(t, 5*time.Second, "a closed conn keeps its context registration", func() bool { return watched(c) == nil })
+}
+
+// A per-request context over a long-lived one (a trace, a value) shares
+// its Done channel but is not kept: keeping the first would hold its
+// values for the conn's life.
+func TestHandOffValueContextsNotKept(t *testing.T) {
+	c, p := parkedPeer(t, Config{})
+	worker, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type key struct{}
+	for i := range 3 {
+		roundTripCtx(t, c, p, context.WithValue(worker, key{}, i))
+	}
+	if watched(c) != nil {
+		t.Fatal("a per-request value context is still registered after its request")
+	}
+}
+
+// A kept registration whose context ended between two requests (its
+// callback ran with no holder, or has not run yet): the next holder with
+// that context fails at once instead of blocking on the socket.
+func TestHandOffKeptRegistrationSpent(t *testing.T) {
+	c, p := parkedPeer(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	roundTripCtx(t, c, p, ctx)
+	roundTripCtx(t, c, p, ctx)
+	if watched(c) != ctx {
+		t.Fatal("not kept: the test missed its case")
+	}
+	// The callback's run is left out: as if it had looked for a holder
+	// before this one came and not yet dropped the registration.
+	c.mu.Lock()
+	stop := c.stopWatch
+	c.mu.Unlock()
+	stop()
+	cancel()
+	s := &stream{c: c, ctx: ctx, wake: make(chan struct{}, 1)}
+	c.holder.Store(s)
+	c.watchHolder(s)
+	c.holder.Store(nil)
+	if !errors.Is(s.err, context.Canceled) {
+		t.Fatalf("holder's error %v, want context.Canceled", s.err)
+	}
 }

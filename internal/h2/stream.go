@@ -218,14 +218,15 @@ func (s *stream) awaitHead() (*http.Response, error) {
 	}
 }
 
-// headTimedOut is ResponseHeaderTimeout's timer. A head that came first
-// wins: the timer cannot be stopped once it fired, and failing the
-// stream then would fail a body already handed to the caller. A head
+// headTimedOut is ResponseHeaderTimeout's timer. A head or an error that
+// came first wins: the timer cannot be stopped once it fired, and failing
+// the stream then would fail a body already handed to the caller (or
+// send a degraded PING for a stream that ended otherwise). A head
 // that comes after it is dropped (headGone), so awaitHead returns the
 // timeout, not a response whose body fails.
 func (s *stream) headTimedOut() {
 	s.mu.Lock()
-	if s.headDone {
+	if s.headDone || s.err != nil { // the head, or another end, came first
 		s.mu.Unlock()
 		return
 	}
