@@ -314,7 +314,7 @@ func serverPerReq(a, b time.Duration, f h2Figures, isH2load bool, per time.Durat
 	}
 	n := float64(f.reqs)
 	if isH2load {
-		n *= float64(per+h2loadWarmUp) / float64(per)
+		n = h2loadRequests(f.reqs, per)
 	}
 	return float64((b - a).Nanoseconds()) / 1e3 / n
 }
@@ -395,7 +395,9 @@ func h2Header(w io.Writer, cfg config, srv *server, t tlsTarget) {
 		"process); server CPU is nginx's (master and worker, /proc/PID/schedstat) over the same run, so a 1 MiB "+
 		"cell shows which side bounds it: nginx has one core; allocations are runtime.MemStats Mallocs deltas; socket writes are Write calls on the conn "+
 		"returned by DialContext, below TLS (a counting wrapper, both Transports dial through it); write syscalls "+
-		"are /proc/self/io syscw deltas (write and writev of the whole process, the runtime's wake-ups included); "+
+		"are /proc/self/io syscw deltas (write and writev of the whole process, the runtime's wake-ups included; "+
+		"h2load's: its process's syscw from start to exit, /proc/PID/io read before it is reaped, so its "+
+		"handshakes and warm-up are in, its warm-up requests counted at its measured rate as for its CPU); "+
 		"all per request\n\n", cfg.rounds, cfg.cellDur/time.Duration(cfg.rounds))
 }
 

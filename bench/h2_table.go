@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // h2Clients are the rows of a cell, in the tables' order.
@@ -23,6 +24,8 @@ func rateText(c h2Cell, rps float64) string {
 func cellCols(c h2Cell) []string { return []string{c.proto, c.test, fmt.Sprint(c.streams)} }
 
 // orNA renders a figure the client has none of (h2load's allocations).
+// Write syscalls need none: every client has them but the floor, whose
+// NaN renders as "—" too.
 func orNA(name string, v string) string {
 	if name == nameH2load || name == nameFloor {
 		return "—"
@@ -53,7 +56,7 @@ func h2Table(res map[h2Key]h2Figures, cells []h2Cell) *table {
 			}
 			t.add(append(row, fmtInt(float64(f.conns)), rateText(c, f.rps), fmtFloat(f.cpuUS), fmtFloat(f.srvUS),
 				orNA(name, fmtFloat(f.allocs)), orNA(name, fmtBytes(f.bytes)), orNA(name, fmtFloat(f.writes)),
-				orNA(name, fmtFloat(f.syscw)), orNA(name, fmtFloat(f.reads)), orNA(name, fmtDur(f.p50)), orNA(name, fmtDur(f.p99)))...)
+				fmtFloat(f.syscw), orNA(name, fmtFloat(f.reads)), orNA(name, fmtDur(f.p50)), orNA(name, fmtDur(f.p99)))...)
 		}
 	}
 	t.notes = append(t.notes, "conc.: concurrent requests; h2: streams on one conn, HTTPS/1.1: one conn each. "+
@@ -103,6 +106,7 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 		header: []string{"figure", "cell", "net/http", "spool", "spool ÷ net/http", "target", "result"},
 		left:   2,
 	}
+	var ceil []string // h2load's write syscalls per request at the socket-writes target's cells
 	get := func(c h2Cell) (s, n h2Figures, ok bool) {
 		s, ok1 := res[h2Key{c, nameSpool}]
 		n, ok2 := res[h2Key{c, nameNetHTTP}]
@@ -126,7 +130,14 @@ func h2TargetTable(res map[h2Key]h2Figures, streams []int) *table {
 		if st >= 16 {
 			t.add("socket writes per request", cell, fmtFloat(n.writes), fmtFloat(s.writes), fmtRatio(s.writes, n.writes),
 				"< 0.2", verdict(s.writes < 0.2, s.rps))
+			if h, ok := res[h2Key{c, nameH2load}]; ok && h.rps > 0 && !math.IsNaN(h.syscw) {
+				ceil = append(ceil, fmt.Sprintf("%s at %d streams (spool %s)", fmtFloat(h.syscw), st, fmtFloat(s.syscw)))
+			}
 		}
+	}
+	if len(ceil) > 0 {
+		t.notes = append(t.notes, "Write syscalls per request (the kernel's count, whole process) in the cells of the "+
+			"socket-writes target: h2load, the ceiling, made "+strings.Join(ceil, ", ")+".")
 	}
 	if s, n, ok := get(h2Cell{protoH2, testDownload, 1}); ok {
 		t.add("1 MiB download", "h2 ×1", fmtFloat(n.rps)+" MiB/s", fmtFloat(s.rps)+" MiB/s", fmtRatio(s.rps, n.rps),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -207,10 +208,56 @@ func TestH2loadSmoke(t *testing.T) {
 	}
 	tt := tlsPair(t)
 	tt.h2load = bin
-	for _, c := range []h2Cell{{protoH2, testGet, 4}, {protoH1, testGet, 2}} {
+	cells := []h2Cell{{protoH2, testGet, 4}, {protoH1, testGet, 2}}
+	res := map[h2Key]h2Figures{}
+	for _, c := range cells {
 		f := runH2load(c, tt, 100*time.Millisecond)
-		if f.err != nil || f.rps <= 0 || f.cpuUS <= 0 || f.proto != alpnName(c.proto) {
+		// Every request is written to the socket: at least one write
+		// syscall per conn, and h2load writes far fewer than 100 per request.
+		if f.err != nil || f.rps <= 0 || f.cpuUS <= 0 || f.proto != alpnName(c.proto) || !(f.syscw > 0 && f.syscw < 100) {
 			t.Errorf("%v: %+v", c, f)
+		}
+		res[h2Key{c, nameH2load}] = f
+	}
+	var b strings.Builder
+	h2Table(res, cells).render(&b)
+	// h2load's row shows its write syscalls (column 12), not "—".
+	if r := tableRows(b.String())["h2|GET /|4|h2load"]; len(r) < 12 || r[11] != fmtFloat(res[h2Key{cells[0], nameH2load}].syscw) {
+		t.Errorf("h2load's write syscalls not in its row %v:\n%s", r, b.String())
+	}
+}
+
+// TestExitedSyscw reads a child's write syscalls after its exit and
+// leaves it to cmd.Wait: its exit status is still there to collect.
+func TestExitedSyscw(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "echo 1; echo 2; echo 3; exit 7")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Skip("no /bin/sh:", err)
+	}
+	n := exitedSyscw(cmd.Process.Pid)
+	err := cmd.Wait()
+	if n < 3 { // one write per echo, to a pipe
+		t.Errorf("syscw of a child that wrote 3 times: %d", n)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 || out.String() != "1\n2\n3\n" {
+		t.Errorf("Wait after exitedSyscw: %v, output %q; want exit status 7 (the child unreaped)", err, out.String())
+	}
+	if n := exitedSyscw(os.Getppid()); n != -1 { // not our child: waitid fails
+		t.Errorf("syscw of a non-child: %d, want -1", n)
+	}
+}
+
+// TestH2loadRequests: h2load's warm-up requests count at its measured
+// rate, so its whole run's requests over its whole time is that rate.
+func TestH2loadRequests(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 3 * time.Second} {
+		all := h2loadRequests(5000, d)
+		rate := all / (d + h2loadWarmUp).Seconds()
+		if want := 5000 / d.Seconds(); math.Abs(rate-want) > 1e-6 {
+			t.Errorf("d=%v: %v requests, %v/s over the run, want %v/s", d, all, rate, want)
 		}
 	}
 }
@@ -239,6 +286,12 @@ func TestH2TargetTable(t *testing.T) {
 		{get(100), nameSpool}: fig(1400, 8, 9, 0.1), {get(100), nameNetHTTP}: fig(1000, 10, 31, 1),
 		{h2Cell{protoH2, testDownload, 1}, nameSpool}: fig(300, 0, 0, 0),
 	}
+	sp, h := res[h2Key{get(100), nameSpool}], fig(3000, 3, 0, 0)
+	sp.syscw, h.syscw = 0.3, 0.092
+	res[h2Key{get(100), nameSpool}], res[h2Key{get(100), nameH2load}] = sp, h
+	h1 := fig(2000, 3, 0, 0) // at 1 stream: not a socket-writes cell, not in the note
+	h1.syscw = 1
+	res[h2Key{get(1), nameH2load}] = h1
 	var b strings.Builder
 	h2TargetTable(res, []int{1, 100}).render(&b)
 	out := b.String()
@@ -255,6 +308,12 @@ func TestH2TargetTable(t *testing.T) {
 		if got := rows[want[0]+"|"+want[1]]; strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("row %v\n got %v in:\n%s", want, got, out)
 		}
+	}
+	if want := "h2load, the ceiling, made 0.09 at 100 streams (spool 0.30)."; !strings.Contains(out, want) {
+		t.Errorf("no note %q in:\n%s", want, out)
+	}
+	if strings.Contains(out, "at 1 streams") {
+		t.Errorf("h2load's syscalls at 1 stream in the note:\n%s", out)
 	}
 	if _, ok := rows["socket writes per request|h2 GET / ×1"]; ok {
 		t.Errorf("write target at 1 stream (it is for 16+):\n%s", out)

@@ -76,10 +76,18 @@ func h2loadArgs(c h2Cell, t tlsTarget, d time.Duration) []string {
 	return append(args, "https://"+t.addr(c.proto)+c.path())
 }
 
+// h2loadRequests is how many requests an h2load run of measured period d
+// made in all: the measured period's succeeded, plus its warm-up's counted
+// at the measured rate (h2load reports only the former). Its whole
+// process's figures, CPU and syscalls, are per one of these.
+func h2loadRequests(succeeded int64, d time.Duration) float64 {
+	return float64(succeeded) * float64(d+h2loadWarmUp) / float64(d)
+}
+
 // runH2load runs h2load for one run of cell c. Its CPU per request is the
-// child's rusage over the requests of the warm-up and the measured period,
-// the warm-up's counted at the measured rate: it includes the process
-// start and TLS handshakes.
+// child's rusage, its write syscalls per request its /proc/PID/io syscw
+// read after it exited, both over h2loadRequests: they include the
+// process start and TLS handshakes.
 func runH2load(c h2Cell, t tlsTarget, d time.Duration) h2Figures {
 	limit := d + h2loadWarmUp + h2loadSlack
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
@@ -87,8 +95,13 @@ func runH2load(c h2Cell, t tlsTarget, d time.Duration) h2Figures {
 	cmd := exec.CommandContext(ctx, t.h2load, h2loadArgs(c, t, d)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
 	fail := func(err error) h2Figures { return h2Figures{figures: figures{err: fmt.Errorf("h2load: %w", err)}} }
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	// Start's watcher still kills h2load at ctx's deadline while this waits.
+	syscw := exitedSyscw(cmd.Process.Pid)
+	runErr := cmd.Wait()
 	if ctx.Err() != nil {
 		return fail(fmt.Errorf("did not finish in %v", limit))
 	}
@@ -99,10 +112,16 @@ func runH2load(c h2Cell, t tlsTarget, d time.Duration) h2Figures {
 		}
 		return fail(err)
 	}
-	f := h2Figures{figures: figures{rps: r.rps, reqs: r.succeeded}, proto: r.proto, conns: int64(h2loadConns(c))}
-	if ps := cmd.ProcessState; ps != nil && r.succeeded > 0 {
-		all := float64(r.succeeded) * float64(d+h2loadWarmUp) / float64(d)
-		f.cpuUS = float64((ps.UserTime() + ps.SystemTime()).Nanoseconds()) / 1e3 / all
+	f := h2Figures{figures: figures{rps: r.rps, reqs: r.succeeded}, proto: r.proto, conns: int64(h2loadConns(c)),
+		syscw: nan()}
+	if r.succeeded > 0 {
+		all := h2loadRequests(r.succeeded, d)
+		if ps := cmd.ProcessState; ps != nil {
+			f.cpuUS = float64((ps.UserTime() + ps.SystemTime()).Nanoseconds()) / 1e3 / all
+		}
+		if syscw >= 0 {
+			f.syscw = float64(syscw) / all
+		}
 	}
 	switch want := alpnName(c.proto); {
 	case r.problem != "":

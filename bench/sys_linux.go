@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // cpuTime is the user + system CPU time this process has used.
@@ -38,12 +39,52 @@ func cpuModel() string {
 
 // procSyscw is this process's write syscalls so far (write, writev and
 // their kin, every thread), from /proc/self/io; -1 when unreadable.
-func procSyscw() int64 {
-	b, err := os.ReadFile("/proc/self/io")
+func procSyscw() int64 { return syscwOf("/proc/self/io") }
+
+// syscwOf is the syscw field of an io file of /proc; -1 when unreadable.
+func syscwOf(path string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return -1
 	}
 	return parseSyscw(string(b))
+}
+
+// exitedSyscw waits until child pid has exited, then returns the write
+// syscalls it made from its start to its exit, every thread's; -1 when
+// unknown. It leaves the child unreaped (WNOWAIT) for exec.Cmd.Wait: until
+// then the zombie's /proc/PID/io holds its totals, which are gone once it
+// is reaped and which a live process has not finished adding to.
+func exitedSyscw(pid int) int64 {
+	if err := waitExited(pid); err != nil {
+		return -1
+	}
+	return syscwOf(fmt.Sprintf("/proc/%d/io", pid))
+}
+
+// waitid(2)'s constants (syscall has no Waitid; golang.org/x/sys/unix
+// does, but the bench does not depend on x/sys for one call).
+const (
+	waitPPID     = 1          // P_PID: wait for the one pid
+	waitExitedF  = 4          // WEXITED
+	waitNoWait   = 0x01000000 // WNOWAIT: leave the child waitable
+	siginfoBytes = 128        // sizeof(siginfo_t), which waitid fills
+)
+
+// waitExited blocks until child pid has exited, without reaping it.
+func waitExited(pid int) error {
+	var info [siginfoBytes]byte
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, waitPPID, uintptr(pid),
+			uintptr(unsafe.Pointer(&info)), waitExitedF|waitNoWait, 0, 0)
+		switch e {
+		case 0:
+			return nil
+		case syscall.EINTR: // a signal (the runtime's preemption) interrupted the wait
+		default:
+			return e
+		}
+	}
 }
 
 // procCPU is the CPU time process pid has run so far, every thread: the

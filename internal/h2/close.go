@@ -60,6 +60,9 @@ func (c *Conn) Close() error {
 	}
 	q.stop(net.ErrClosed)
 	err := c.nc.Close()
+	if c.handOff {
+		c.needReader() // a parked reader sees the close and ends
+	}
 	c.failStreams(net.ErrClosed, false)
 	return err
 }
@@ -78,7 +81,7 @@ func (c *Conn) closeDrained() {
 	}
 	c.mu.Unlock()
 	c.wq.stop(c.err)
-	c.nc.Close()
+	c.closeSocket()
 }
 
 // writeFailed is the write queue's report of a failed write: the peer
@@ -86,7 +89,7 @@ func (c *Conn) closeDrained() {
 // the socket ends the reader, which tears down the rest.
 func (c *Conn) writeFailed(err error) {
 	c.setErr(&lostError{err})
-	c.nc.Close()
+	c.closeSocket()
 }
 
 // setErr records the conn's failure, the first one only; it reports
@@ -106,6 +109,7 @@ func (c *Conn) setErr(err error) bool {
 // GOAWAY with its code, flushed, then the graceful close.
 func (c *Conn) teardown(readErr error) {
 	c.health.stop()
+	defer c.dropWatch() // after the last holder: the reader is the last to read
 	var ce *connErr
 	isConnErr := errors.As(readErr, &ce)
 	var xce http2.ConnectionError

@@ -3,6 +3,7 @@ package h2
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"net"
 	"sync"
@@ -55,12 +56,12 @@ type Conn struct {
 	// (hpack_encache.go); guarded by wq.mu.
 	hcache encCache
 
-	br *bufio.Reader // reader goroutine only
-	fr *http2.Framer // reader goroutine only (reads; frames are written by frames.go)
+	br *bufio.Reader // the reads' holder only (handoff.go)
+	fr *http2.Framer // the reads' holder only (reads; frames are written by frames.go)
 
 	started atomic.Int64 // streams started, for errs.Error.Reused
 	open    atomic.Int32 // streams open (len(streams), readable without mu)
-	rd      readerState  // reader goroutine only
+	rd      readerState  // the reads' holder only
 	health  health
 
 	mu   sync.Mutex
@@ -85,6 +86,22 @@ type Conn struct {
 	err        error // the conn failed or was closed: nothing more works
 	closed     bool  // Close was called
 
+	// Who reads the socket (handoff.go), guarded by mu.
+	handOff     bool                   // set once by New: a caller may read its own response
+	owner       atomic.Int32           // ownReader, ownNone (the reader is parked) or ownCaller; written under mu
+	holder      atomic.Pointer[stream] // with ownCaller: the stream whose caller reads
+	interrupted bool                   // the holder's read deadline is in the past
+	wantRead    bool                   // someone needs the frames read: do not park
+	parkT       *time.Timer            // resumes a reader parked for parkLinger (needReader)
+	pingsOut    int                    // pingOut* bits: PINGs of ours not yet acked
+	resume      chan struct{}          // cap 1: wakes the parked reader
+	holds       atomic.Int64           // requests whose caller read their response (tests)
+	holderCtxFn func()                 // c.holderCtxEnded, bound once
+	// The holder's context registration (ctxwatch.go), guarded by mu.
+	watchCtx  context.Context // the context registered
+	stopWatch func() bool     // its AfterFunc's stop
+	lastCtx   context.Context // the last holder's context
+
 	// Receive windows: advertised sizes, read by streams under mu.
 	streamWindow int32 // guarded by mu: our SETTINGS_INITIAL_WINDOW_SIZE
 	connWindow   int32 // reader only: the conn window we grant
@@ -93,6 +110,7 @@ type Conn struct {
 func (c *Conn) initState() {
 	c.cond.L = &c.mu
 	c.streams = make(map[uint32]*stream)
+	c.resume = make(chan struct{}, 1)
 	c.nextID = 1
 	c.maxStreams = assumedMaxStreams
 	c.peerWindow = initialWindow

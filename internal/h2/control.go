@@ -111,7 +111,11 @@ func (c *Conn) onPing(f *http2.PingFrame) error {
 		return c.queuePing(true, f.Data, true)
 	}
 	switch f.Data[0] {
-	case pingHealth, pingDegraded:
+	case pingHealth:
+		c.ackedPing(pingOutHealth)
+		c.health.onAck(f.Data)
+	case pingDegraded:
+		c.ackedPing(pingOutDegraded)
 		c.health.onAck(f.Data)
 	case pingBDP:
 		c.onBDPAck(f.Data)

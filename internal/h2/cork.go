@@ -132,16 +132,18 @@ func peekSafeConn(nc net.Conn, depth int) bool {
 }
 
 // peekReader reads nc, dropping the timeout of a read that returned bytes
-// while the deadline is in the past (tls.Conn does so when an alert record
-// it looks at after the data is incomplete): bufio would keep that error
-// and hand it to a later read, which must not see it. A timeout with no
-// bytes is the Peek's miss, and bufio returns it to that Peek alone.
+// (tls.Conn does so when an alert record it looks at after the data is
+// incomplete and the read deadline is past, for a peek or a caller's
+// interrupted read: handoff.go): bufio would keep that error and hand it
+// to a later read, which must not see it. The deadline is still past, so
+// the next Read returns the timeout itself; a timeout with no bytes is
+// the miss, and bufio returns it to that Peek alone.
 type peekReader struct{ c *Conn }
 
 func (r peekReader) Read(p []byte) (int, error) {
 	n, err := r.c.nc.Read(p)
-	if n > 0 && err != nil && r.c.rd.peeking && errors.Is(err, os.ErrDeadlineExceeded) {
-		err = nil
+	if n > 0 && err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil // the deadline is still past: the next Read returns it
 	}
 	return n, err
 }

@@ -8,6 +8,8 @@
 //   - writeq.go, frames.go: one write queue per conn, frames of concurrent
 //     streams coalesced into one write, every write under a deadline;
 //   - reader.go, recv.go, control.go: the one reader goroutine per conn;
+//   - handoff.go: while a stream is a quiet conn's only one, its caller
+//     reads the response itself and the reader stays parked;
 //   - stream.go, headers.go, reqbody.go: a request on the caller's
 //     goroutine (a body streams from its own goroutine only while the
 //     windows hold it back);
@@ -88,13 +90,18 @@ type Config struct {
 	PublicBodyErr func(error) error
 	// OnStreamDone is called once per finished stream, after its slot is
 	// free (InFlight reflects it), on the goroutine that ended it: the
-	// caller's, or the reader's for a reset or a conn failure. It must not
-	// block on the conn. Nil is allowed.
+	// caller's, the reader's for a reset or a conn failure, or, while a
+	// caller reads the conn for its own response (handoff.go), that
+	// caller's for another stream. It must not block on the conn. Nil is
+	// allowed.
 	OnStreamDone func(c *Conn)
 	// OnLeak is called when a response body that was never closed became
 	// unreachable and was reclaimed (its stream reset, its slot freed), on
 	// a goroutine of its own. Nil is allowed.
 	OnLeak func(c *Conn, method string, u *url.URL)
+	// parkLinger: how long the reader stays parked (0 → parkLinger;
+	// tests make it long, to find the reader parked).
+	parkLinger time.Duration
 }
 
 // Factory makes Conns over established connections and keeps counters over
@@ -117,6 +124,9 @@ func NewFactory(cfg Config) *Factory {
 	}
 	if cfg.MaxHeaderListSize == 0 {
 		cfg.MaxHeaderListSize = defaultMaxHeaderList
+	}
+	if cfg.parkLinger <= 0 {
+		cfg.parkLinger = parkLinger
 	}
 	if cfg.ErrBodyClosed == nil {
 		cfg.ErrBodyClosed = errBodyClosed
@@ -145,6 +155,11 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 		c.tls = &st
 	}
 	c.initState()
+	if c.handOff = canHandOff(nc); c.handOff {
+		c.parkT = time.AfterFunc(time.Hour, c.needReader)
+		c.parkT.Stop()
+		c.holderCtxFn = c.holderCtxEnded
+	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.henc = hpack.NewEncoder(&c.hbuf)
 

@@ -55,7 +55,7 @@ func (h *health) tick() {
 		h.mu.Unlock()
 		c.ctr.pingsFailed.Add(1)
 		if c.setErr(&lostError{errPingTimeout}) {
-			c.nc.Close() // the reader fails the streams
+			c.closeSocket() // the reader fails the streams
 		}
 		return
 	}
@@ -67,6 +67,7 @@ func (h *health) tick() {
 	h.waiting = true
 	h.t.Reset(c.cfg.PingTimeout)
 	h.mu.Unlock()
+	c.pingOut(pingOutHealth)
 	c.queuePing(false, [8]byte{pingHealth}, true)
 }
 
@@ -112,6 +113,7 @@ func (c *Conn) degradedPing() {
 		h.degT.Reset(degradedPingTimeout)
 	}
 	h.mu.Unlock()
+	c.pingOut(pingOutDegraded)
 	c.queuePing(false, [8]byte{pingDegraded}, true)
 }
 
@@ -126,6 +128,24 @@ func (h *health) degradedExpired() {
 	c := h.c
 	c.mu.Lock()
 	c.degraded = true
+	c.pingsOut &^= pingOutDegraded // no ack: nothing to read it for
 	c.mu.Unlock()
 	c.closeDrained()
+}
+
+// pingOut marks a PING of ours as out before it is queued: the reads go
+// on (a parked reader resumes) until its ack clears the mark (ackedPing).
+func (c *Conn) pingOut(bit int) {
+	c.mu.Lock()
+	c.pingsOut |= bit
+	if c.handOff {
+		c.needReaderLocked()
+	}
+	c.mu.Unlock()
+}
+
+func (c *Conn) ackedPing(bit int) {
+	c.mu.Lock()
+	c.pingsOut &^= bit
+	c.mu.Unlock()
 }

@@ -7,7 +7,8 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// readerState is owned by the reader goroutine.
+// readerState is owned by whoever holds the conn's reads: the reader
+// goroutine, or a caller while it reads its own response (handoff.go).
 type readerState struct {
 	gotSettings bool
 	wantAcks    int   // SETTINGS we sent and the peer has not acked
@@ -21,6 +22,7 @@ type readerState struct {
 	corked      bool       // the write queue is corked (see corkWhileReady)
 	peeking     bool       // the read deadline is in the past (see peekFrame)
 	canPeek     bool       // nc is a *tls.Conn whose deadlines work (see readSource)
+	handErr     error      // a caller's read failed with it; the reader tears down (handoff.go)
 }
 
 // closedRing remembers the last streams the peer closed, so a DATA or
@@ -75,34 +77,40 @@ func (c *Conn) readLoop() {
 func (c *Conn) readFrames() error {
 	for {
 		c.corkWhileReady()
-		f, err := c.readFrame()
-		c.health.seen.Store(true)
-		if errors.Is(err, http2.ErrFrameTooLarge) {
-			return connError(http2.ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
+		if err := c.park(); err != nil {
+			return err // a caller's read failed (handoff.go)
 		}
-		if err != nil {
-			var se http2.StreamError
-			if errors.As(err, &se) {
-				if err := c.streamError(se.StreamID, se.Code, se); err != nil {
-					return err
-				}
-				continue
-			}
-			return err
-		}
-		if !c.rd.gotSettings {
-			sf, ok := f.(*http2.SettingsFrame)
-			if !ok || sf.IsAck() {
-				return connError(http2.ErrCodeProtocol, "first frame from server is not SETTINGS")
-			}
-		}
-		if f == nil {
-			continue // a HEADERS frame, handled by readFrame
-		}
-		if err := c.dispatch(f); err != nil {
+		if err := c.readOne(); err != nil {
 			return err
 		}
 	}
+}
+
+// readOne reads and handles one frame; an error ends the conn. It runs on
+// whoever holds the conn's reads: the reader, or a caller (handoff.go).
+func (c *Conn) readOne() error {
+	f, err := c.readFrame()
+	c.health.seen.Store(true)
+	if errors.Is(err, http2.ErrFrameTooLarge) {
+		return connError(http2.ErrCodeFrameSize, "frame larger than SETTINGS_MAX_FRAME_SIZE")
+	}
+	if err != nil {
+		var se http2.StreamError
+		if errors.As(err, &se) {
+			return c.streamError(se.StreamID, se.Code, se)
+		}
+		return err
+	}
+	if !c.rd.gotSettings {
+		sf, ok := f.(*http2.SettingsFrame)
+		if !ok || sf.IsAck() {
+			return connError(http2.ErrCodeProtocol, "first frame from server is not SETTINGS")
+		}
+	}
+	if f == nil {
+		return nil // a HEADERS frame, handled by readFrame
+	}
+	return c.dispatch(f)
 }
 
 // readFrame reads the next frame: the Framer checks its size and order

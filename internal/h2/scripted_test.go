@@ -57,6 +57,17 @@ type (
 // its own settings (and the ack) when settings is non-nil.
 func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer) {
 	t.Helper()
+	cnc, snc := tcpPair(t)
+	var nc net.Conn = cnc
+	if peerWrap != nil {
+		nc = peerWrap(cnc)
+	}
+	return startPeer(t, cfg, nc, snc, settings)
+}
+
+// tcpPair is a connected loopback TCP pair: client side, server side.
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -70,14 +81,17 @@ func newPeer(t *testing.T, cfg Config, settings ...http2.Setting) (*Conn, *peer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cnc, snc
+}
+
+// startPeer is newPeer over a connected pair: nc for the client Conn,
+// snc for the scripted server.
+func startPeer(t *testing.T, cfg Config, nc, snc net.Conn, settings []http2.Setting) (*Conn, *peer) {
+	t.Helper()
 	p := &peer{t: t, nc: snc, frames: make(chan any, 1024), done: make(chan struct{}), closed: make(chan struct{})}
 	p.fr = http2.NewFramer(snc, snc)
 	p.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	p.henc = hpack.NewEncoder(&p.hbuf)
-	var nc net.Conn = cnc
-	if peerWrap != nil {
-		nc = peerWrap(cnc)
-	}
 	c, err := NewFactory(cfg).New(nc, time.Now())
 	if err != nil {
 		t.Fatal(err)

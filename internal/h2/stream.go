@@ -111,7 +111,7 @@ func (s *stream) notify() {
 // waiter. rst: err was a reset either way, no RST_STREAM is due.
 func (s *stream) fail(err error, rst bool) {
 	s.mu.Lock()
-	if s.err == nil {
+	if s.err == nil && err != nil {
 		s.err = err
 	}
 	if rst {
@@ -120,6 +120,9 @@ func (s *stream) fail(err error, rst bool) {
 	s.mu.Unlock()
 	s.stop.Store(true)
 	s.notify()
+	if s.c.holder.Load() == s {
+		s.c.interrupt(s) // its caller waits on the socket, not on wake
+	}
 }
 
 // finish frees the stream's slot once, sending RST_STREAM CANCEL first if
@@ -171,10 +174,10 @@ func (s *stream) closeReqBody() {
 
 // awaitHead waits for the final response head, the stream's failure, the
 // caller's context or ResponseHeaderTimeout (which starts once the request
-// is fully sent, as net/http's).
+// is fully sent, as net/http's). While its stream is the conn's only one
+// and the reader is parked, the caller reads the conn itself (handoff.go).
 func (s *stream) awaitHead() (*http.Response, error) {
 	var t *time.Timer
-	var tc <-chan time.Time
 	d := s.c.cfg.ResponseHeaderTimeout
 	defer func() {
 		if t != nil {
@@ -199,16 +202,39 @@ func (s *stream) awaitHead() (*http.Response, error) {
 			return nil, s.headErr(err)
 		}
 		if d > 0 && t == nil && s.sent.Load() {
-			t = time.NewTimer(d)
-			tc = t.C
+			// A timer that fails the stream, so it reaches a caller that
+			// reads the socket as well as one that waits on wake.
+			t = time.AfterFunc(d, s.headTimedOut)
+		}
+		if s.c.hold(s) {
+			s.readForHead()
+			continue
 		}
 		select {
 		case <-s.wake:
 		case <-s.ctx.Done():
 			s.fail(s.ctx.Err(), false)
-		case <-tc:
-			s.fail(&errs.TimeoutError{What: "ResponseHeaderTimeout"}, false)
-			s.c.degradedPing()
 		}
 	}
+}
+
+// headTimedOut is ResponseHeaderTimeout's timer. A head or an error that
+// came first wins: the timer cannot be stopped once it fired, and failing
+// the stream then would fail a body already handed to the caller (or
+// send a degraded PING for a stream that ended otherwise). A head
+// that comes after it is dropped (headGone), so awaitHead returns the
+// timeout, not a response whose body fails.
+func (s *stream) headTimedOut() {
+	s.mu.Lock()
+	if s.headDone || s.err != nil { // the head, or another end, came first
+		s.mu.Unlock()
+		return
+	}
+	if s.err == nil {
+		s.err = &errs.TimeoutError{What: "ResponseHeaderTimeout"}
+	}
+	s.headGone = true
+	s.mu.Unlock()
+	s.fail(nil, false) // the rest of fail: stop, wake, interrupt
+	s.c.degradedPing()
 }
