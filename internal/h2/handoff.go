@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -60,16 +59,10 @@ const (
 // half handled, and nobody would read the conn again.
 var errHolderPanicked = errors.New("h2: a hook panicked while its caller read the conn")
 
-// canHandOff: nc's read deadlines interrupt a read without breaking it.
-func canHandOff(nc net.Conn) bool {
-	switch nc := nc.(type) {
-	case *net.TCPConn, *net.UnixConn:
-		return true
-	case *tls.Conn:
-		return peekSafe(nc)
-	}
-	return false
-}
+// canHandOff: nc's read deadlines interrupt a read without breaking it:
+// the peek's rule (peekSafeConn): a socket of the net package, TLS over
+// one, or a wrapper that declares itself a pass-through with NetConn.
+func canHandOff(nc net.Conn) bool { return peekSafeConn(nc, maxPeekUnwrap) }
 
 // park stops the reader until someone needs it, if nothing needs reading;
 // it returns the error a caller's read handed over, if any.
