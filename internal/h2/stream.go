@@ -230,9 +230,7 @@ func (s *stream) headTimedOut() {
 		s.mu.Unlock()
 		return
 	}
-	if s.err == nil {
-		s.err = &errs.TimeoutError{What: "ResponseHeaderTimeout"}
-	}
+	s.err = &errs.TimeoutError{What: "ResponseHeaderTimeout"}
 	s.headGone = true
 	s.mu.Unlock()
 	s.fail(nil, false) // the rest of fail: stop, wake, interrupt
