@@ -59,10 +59,7 @@ func (c *Conn) Close() error {
 		c.nc.Write(out)
 	}
 	q.stop(net.ErrClosed)
-	err := c.nc.Close()
-	if c.handOff {
-		c.needReader() // a parked reader sees the close and ends
-	}
+	err := c.closeSocket()
 	c.failStreams(net.ErrClosed, false)
 	return err
 }

@@ -138,11 +138,12 @@ func (c *Conn) needReaderLocked() {
 
 // closeSocket closes nc and wakes a parked reader, which then sees the
 // close and tears the conn down.
-func (c *Conn) closeSocket() {
-	c.nc.Close()
+func (c *Conn) closeSocket() error {
+	err := c.nc.Close()
 	if c.handOff {
 		c.needReader()
 	}
+	return err
 }
 
 // hold gives s the conn's reads if the reader is parked and s, fully

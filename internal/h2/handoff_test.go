@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/spoolhttp/spool/internal/errs"
 )
@@ -40,14 +39,7 @@ func waitParked(t *testing.T, c *Conn) {
 // status and fields (name, value pairs), encoded with the peer's HPACK
 // state, as bytes the test can write in pieces.
 func (p *peer) rawHeaders(id uint32, status string, kv ...string) []byte {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	p.hbuf.Reset()
-	p.henc.WriteField(hpack.HeaderField{Name: ":status", Value: status})
-	for i := 0; i+1 < len(kv); i += 2 {
-		p.henc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
-	}
-	block := p.hbuf.Bytes()
+	block := p.block(status, kv...)
 	f := appendFrameHeader(nil, len(block), http2.FrameHeaders,
 		http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, id)
 	return append(f, block...)

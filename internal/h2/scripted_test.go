@@ -222,9 +222,11 @@ func (p *peer) headers() *gotHeaders {
 	return h
 }
 
-// respond sends a response head of status and fields (name, value pairs).
-func (p *peer) respond(id uint32, end bool, status string, kv ...string) {
+// block encodes a header block of status (if any) and fields (name,
+// value pairs) with the peer's HPACK state; the caller writes it next.
+func (p *peer) block(status string, kv ...string) []byte {
 	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	p.hbuf.Reset()
 	if status != "" {
 		p.henc.WriteField(hpack.HeaderField{Name: ":status", Value: status})
@@ -232,8 +234,12 @@ func (p *peer) respond(id uint32, end bool, status string, kv ...string) {
 	for i := 0; i+1 < len(kv); i += 2 {
 		p.henc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
 	}
-	block := append([]byte(nil), p.hbuf.Bytes()...)
-	p.wmu.Unlock()
+	return append([]byte(nil), p.hbuf.Bytes()...)
+}
+
+// respond sends a response head of status and fields (name, value pairs).
+func (p *peer) respond(id uint32, end bool, status string, kv ...string) {
+	block := p.block(status, kv...)
 	p.write(func(fr *http2.Framer) error {
 		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: end, EndHeaders: true})
 	})

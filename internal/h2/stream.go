@@ -111,13 +111,19 @@ func (s *stream) notify() {
 // waiter. rst: err was a reset either way, no RST_STREAM is due.
 func (s *stream) fail(err error, rst bool) {
 	s.mu.Lock()
-	if s.err == nil && err != nil {
+	if s.err == nil {
 		s.err = err
 	}
 	if rst {
 		s.rstDone = true
 	}
 	s.mu.Unlock()
+	s.stopped()
+}
+
+// stopped is what follows a stream's end being recorded: no more frames
+// for it, and its caller learns of it.
+func (s *stream) stopped() {
 	s.stop.Store(true)
 	s.notify()
 	if s.c.holder.Load() == s {
@@ -233,6 +239,6 @@ func (s *stream) headTimedOut() {
 	s.err = &errs.TimeoutError{What: "ResponseHeaderTimeout"}
 	s.headGone = true
 	s.mu.Unlock()
-	s.fail(nil, false) // the rest of fail: stop, wake, interrupt
+	s.stopped()
 	s.c.degradedPing()
 }
