@@ -201,7 +201,28 @@ func TestHandOffPingAckAfterOtherFrame(t *testing.T) {
 	p.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1) })
 	time.Sleep(20 * time.Millisecond)
 	p.write(func(fr *http2.Framer) error { return fr.WritePing(true, ping.Data) })
+	// The idle conn pings again 100 ms after the ack, and that PING's own
+	// timeout would end just when the sleep does: ack the later ones.
+	stop, acked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(acked)
+		for {
+			select {
+			case f, ok := <-p.frames:
+				if pf, isPing := f.(*http2.PingFrame); ok && isPing && !pf.IsAck() {
+					p.write(func(fr *http2.Framer) error { return fr.WritePing(true, pf.Data) })
+				}
+				if !ok {
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
 	time.Sleep(400 * time.Millisecond) // past the PingTimeout
+	close(stop)
+	<-acked
 	if err := c.Err(); err != nil {
 		t.Fatalf("conn failed though its PING was acked: %v", err)
 	}
