@@ -25,6 +25,7 @@ package h2
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/tls"
 	"net"
 	"net/url"
@@ -102,6 +103,9 @@ type Config struct {
 	// parkLinger: how long the reader stays parked (0 → parkLinger;
 	// tests make it long, to find the reader parked).
 	parkLinger time.Duration
+	// holdMax: the longest a request waits for others to join its write
+	// (0 → holdMax; tests make it long, to find a request held).
+	holdMax time.Duration
 }
 
 // Factory makes Conns over established connections and keeps counters over
@@ -161,6 +165,7 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 		c.holderCtxFn = c.holderCtxEnded
 	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
+	c.wq.hold.max = cmp.Or(f.cfg.holdMax, holdMax)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
 	c.br = bufio.NewReaderSize(c.readSource(), readBufferSize)

@@ -80,6 +80,7 @@ func (c *Conn) readFrames() error {
 		if err := c.park(); err != nil {
 			return err // a caller's read failed (handoff.go)
 		}
+		c.wq.holdRecheck() // after a caller's reads, the heads it dispatched
 		if err := c.readOne(); err != nil {
 			return err
 		}

@@ -38,6 +38,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	if rb == nil {
 		return nil // 1xx
 	}
+	s.headCame()
 	resp := &rb.resp
 	resp.TLS = c.tls
 	resp.Body = http.NoBody

@@ -1,0 +1,111 @@
+package h2
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// holdPeer is a scripted conn whose holds last holdMax, with r1 and r2 sent
+// and waiting for their heads (two requests at the server: a third waits).
+func holdPeer(t *testing.T, holdMax time.Duration) (c *Conn, p *peer, waiting []chan result) {
+	t.Helper()
+	c, p = newPeer(t, Config{holdMax: holdMax}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
+	for _, want := range []uint32{1, 3} {
+		waiting = append(waiting, goRoundTrip(c, get(t, "http://x/")))
+		if h := p.headers(); h.id != want {
+			t.Fatalf("HEADERS on stream %d, want %d", h.id, want)
+		}
+	}
+	return c, p, waiting
+}
+
+// held reports whether the write queue holds frames and nobody writes them.
+func held(c *Conn) bool {
+	q := &c.wq
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf) > 0 && !q.flushing && q.hold.armed.Load()
+}
+
+// waitHeld starts a GET and waits until its HEADERS are held.
+func waitHeld(t *testing.T, c *Conn) chan result {
+	t.Helper()
+	ch := goRoundTrip(c, get(t, "http://x/"))
+	eventually(t, 5*time.Second, "the third request was not held", func() bool { return held(c) })
+	return ch
+}
+
+// A request that starts while more requests wait at the server than are
+// queued waits; the next one joins it, and both go out in one write.
+func TestWriteHoldGathersRequests(t *testing.T) {
+	c, p, _ := holdPeer(t, time.Hour)
+	waitHeld(t, c)
+	w0 := c.wq.writes.Load()
+	goRoundTrip(c, get(t, "http://x/")) // two queued, two waiting: out
+	for _, want := range []uint32{5, 7} {
+		if h := p.headers(); h.id != want {
+			t.Fatalf("HEADERS on stream %d, want %d", h.id, want)
+		}
+	}
+	if n := c.wq.writes.Load() - w0; n != 1 {
+		t.Fatalf("the two requests took %d writes, want 1", n)
+	}
+}
+
+// A response to an earlier request releases the held one: one fewer
+// request waits at the server than are queued.
+func TestWriteHoldReleasedByResponse(t *testing.T) {
+	c, p, waiting := holdPeer(t, time.Hour)
+	waitHeld(t, c)
+	p.respond(1, true, "200")
+	if r := wait(t, waiting[0]); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if h := p.headers(); h.id != 5 {
+		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	}
+}
+
+// A frame other than a request's (here the ack of the server's PING) is
+// never held, and takes the held request with it.
+func TestWriteHoldNotForOtherFrames(t *testing.T) {
+	c, p, _ := holdPeer(t, time.Hour)
+	waitHeld(t, c)
+	p.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{'x'}) })
+	if h := p.headers(); h.id != 5 {
+		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	}
+}
+
+// With nothing else happening, the held request goes out after holdMax.
+func TestWriteHoldBounded(t *testing.T) {
+	c, p, _ := holdPeer(t, 20*time.Millisecond)
+	waitHeld(t, c)
+	if h := p.headers(); h.id != 5 {
+		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	}
+}
+
+// Requests whose heads are long in coming (long polls) stop counting as
+// waiting after holdGens writes, so they do not hold new requests.
+func TestWriteHoldIgnoresOldStreams(t *testing.T) {
+	c, p, _ := holdPeer(t, time.Hour)
+	for i := range holdGens {
+		data := [8]byte{'p', byte(i)}
+		p.write(func(fr *http2.Framer) error { return fr.WritePing(false, data) })
+		for acked := false; !acked; {
+			f, ok := <-p.frames
+			if !ok {
+				t.Fatal("conn closed")
+			}
+			pf, isPing := f.(*http2.PingFrame)
+			acked = isPing && pf.IsAck() && pf.Data == data
+		}
+	}
+	goRoundTrip(c, get(t, "http://x/"))
+	if h := p.headers(); h.id != 5 { // within next's 10 s, not the hour
+		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	}
+}
