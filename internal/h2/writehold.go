@@ -100,11 +100,10 @@ func (q *writeQueue) holdLocked() bool {
 	if h.max <= 0 || h.reqs == 0 || h.bytes != len(q.buf) || len(q.buf) >= corkedMax || q.closing.Load() {
 		return false
 	}
-	waiting := 0
-	for i := uint32(1); i < holdGens; i++ {
-		g := h.gen - i
-		if v := h.waiting[g%holdGens].Load(); uint32(v>>32) == g {
-			waiting += int(uint32(v))
+	waiting := 0 // the other slots are the last holdGens-1 writes' (holdTaken)
+	for i := range uint32(holdGens) {
+		if i != h.gen%holdGens {
+			waiting += int(uint32(h.waiting[i].Load()))
 		}
 	}
 	if waiting <= h.reqs {
