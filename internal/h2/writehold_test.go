@@ -7,12 +7,13 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// holdPeer is a scripted conn whose holds last holdMax, with r1 and r2 sent
-// and waiting for their heads (two requests at the server: a third waits).
+// holdPeer is a scripted conn whose holds last holdMax, with three requests
+// sent and waiting for their heads: a fourth waits (more than holdRatio
+// times as many at the server as queued).
 func holdPeer(t *testing.T, holdMax time.Duration) (c *Conn, p *peer, waiting []chan result) {
 	t.Helper()
 	c, p = newPeer(t, Config{holdMax: holdMax}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
-	for _, want := range []uint32{1, 3} {
+	for _, want := range []uint32{1, 3, 5} {
 		waiting = append(waiting, goRoundTrip(c, get(t, "http://x/")))
 		if h := p.headers(); h.id != want {
 			t.Fatalf("HEADERS on stream %d, want %d", h.id, want)
@@ -33,18 +34,19 @@ func held(c *Conn) bool {
 func waitHeld(t *testing.T, c *Conn) chan result {
 	t.Helper()
 	ch := goRoundTrip(c, get(t, "http://x/"))
-	eventually(t, 5*time.Second, "the third request was not held", func() bool { return held(c) })
+	eventually(t, 5*time.Second, "the fourth request was not held", func() bool { return held(c) })
 	return ch
 }
 
-// A request that starts while more requests wait at the server than are
-// queued waits; the next one joins it, and both go out in one write.
+// A request that starts while more than holdRatio times as many requests
+// wait at the server waits; the next one joins it, and both go out in one
+// write.
 func TestWriteHoldGathersRequests(t *testing.T) {
 	c, p, _ := holdPeer(t, time.Hour)
 	waitHeld(t, c)
 	w0 := c.wq.writes.Load()
-	goRoundTrip(c, get(t, "http://x/")) // two queued, two waiting: out
-	for _, want := range []uint32{5, 7} {
+	goRoundTrip(c, get(t, "http://x/")) // two queued, three waiting: out
+	for _, want := range []uint32{7, 9} {
 		if h := p.headers(); h.id != want {
 			t.Fatalf("HEADERS on stream %d, want %d", h.id, want)
 		}
@@ -54,8 +56,8 @@ func TestWriteHoldGathersRequests(t *testing.T) {
 	}
 }
 
-// A response to an earlier request releases the held one: one fewer
-// request waits at the server than are queued.
+// A response to an earlier request releases the held one: now only
+// holdRatio times as many wait at the server.
 func TestWriteHoldReleasedByResponse(t *testing.T) {
 	c, p, waiting := holdPeer(t, time.Hour)
 	waitHeld(t, c)
@@ -63,8 +65,8 @@ func TestWriteHoldReleasedByResponse(t *testing.T) {
 	if r := wait(t, waiting[0]); r.err != nil {
 		t.Fatal(r.err)
 	}
-	if h := p.headers(); h.id != 5 {
-		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	if h := p.headers(); h.id != 7 {
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
 	}
 }
 
@@ -74,8 +76,8 @@ func TestWriteHoldNotForOtherFrames(t *testing.T) {
 	c, p, _ := holdPeer(t, time.Hour)
 	waitHeld(t, c)
 	p.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{'x'}) })
-	if h := p.headers(); h.id != 5 {
-		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	if h := p.headers(); h.id != 7 {
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
 	}
 }
 
@@ -83,8 +85,8 @@ func TestWriteHoldNotForOtherFrames(t *testing.T) {
 func TestWriteHoldBounded(t *testing.T) {
 	c, p, _ := holdPeer(t, 20*time.Millisecond)
 	waitHeld(t, c)
-	if h := p.headers(); h.id != 5 {
-		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	if h := p.headers(); h.id != 7 {
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
 	}
 }
 
@@ -105,7 +107,7 @@ func TestWriteHoldIgnoresOldStreams(t *testing.T) {
 		}
 	}
 	goRoundTrip(c, get(t, "http://x/"))
-	if h := p.headers(); h.id != 5 { // within next's 10 s, not the hour
-		t.Fatalf("HEADERS on stream %d, want 5", h.id)
+	if h := p.headers(); h.id != 7 { // within next's 10 s, not the hour
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
 	}
 }
