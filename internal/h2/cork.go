@@ -42,8 +42,6 @@ func (c *Conn) corkWhileReady() {
 	case !ready && c.rd.corked:
 		c.rd.corked = false
 		c.wq.uncork()
-	case !ready:
-		c.wq.holdRecheck()
 	}
 }
 

@@ -104,8 +104,11 @@ type Config struct {
 	// tests make it long, to find the reader parked).
 	parkLinger time.Duration
 	// holdMax: the longest a request waits for others to join its write
-	// (0 → holdMax; tests make it long, to find a request held).
+	// (0 → holdMax; tests make it long, to find a request held; <0: no
+	// hold, for A/B runs). holdGap: 0 → holdGap (tests make it long, so a
+	// scripted server's slow heads still allow a hold).
 	holdMax time.Duration
+	holdGap time.Duration
 }
 
 // Factory makes Conns over established connections and keeps counters over
@@ -166,6 +169,8 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
 	c.wq.hold.max = cmp.Or(f.cfg.holdMax, holdMax)
+	c.wq.hold.gap = cmp.Or(f.cfg.holdGap, holdGap)
+	c.wq.hold.gapAvg.Store(int64(c.wq.hold.max)) // no head yet: as after a pause
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
 	c.br = bufio.NewReaderSize(c.readSource(), readBufferSize)

@@ -38,6 +38,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	if rb == nil {
 		return nil // 1xx
 	}
+	c.wq.holdHead()
 	s.headCame()
 	resp := &rb.resp
 	resp.TLS = c.tls

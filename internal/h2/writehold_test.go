@@ -1,8 +1,12 @@
 package h2
 
 import (
+	"errors"
+	"io"
 	"testing"
 	"time"
+
+	"github.com/spoolhttp/spool/internal/errs"
 
 	"golang.org/x/net/http2"
 )
@@ -10,9 +14,15 @@ import (
 // holdPeer is a scripted conn whose holds last holdMax, with three requests
 // sent and waiting for their heads: a fourth waits (more than holdRatio
 // times as many at the server as queued).
+// Its holdGap is long: the scripted server's heads count as coming fast.
 func holdPeer(t *testing.T, holdMax time.Duration) (c *Conn, p *peer, waiting []chan result) {
 	t.Helper()
-	c, p = newPeer(t, Config{holdMax: holdMax}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
+	return holdPeerCfg(t, Config{holdMax: holdMax, holdGap: time.Hour})
+}
+
+func holdPeerCfg(t *testing.T, cfg Config) (c *Conn, p *peer, waiting []chan result) {
+	t.Helper()
+	c, p = newPeer(t, cfg, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
 	for _, want := range []uint32{1, 3, 5} {
 		waiting = append(waiting, goRoundTrip(c, get(t, "http://x/")))
 		if h := p.headers(); h.id != want {
@@ -33,6 +43,7 @@ func held(c *Conn) bool {
 // waitHeld starts a GET and waits until its HEADERS are held.
 func waitHeld(t *testing.T, c *Conn) chan result {
 	t.Helper()
+	c.wq.hold.lastHead.Store(monoNow()) // as if a head had just come
 	ch := goRoundTrip(c, get(t, "http://x/"))
 	eventually(t, 5*time.Second, "the fourth request was not held", func() bool { return held(c) })
 	return ch
@@ -109,5 +120,81 @@ func TestWriteHoldIgnoresOldStreams(t *testing.T) {
 	goRoundTrip(c, get(t, "http://x/"))
 	if h := p.headers(); h.id != 7 { // within next's 10 s, not the hour
 		t.Fatalf("HEADERS on stream %d, want 7", h.id)
+	}
+}
+
+// While response heads come far apart (here none came yet), nothing waits:
+// a server that takes its time would make every hold plain latency.
+func TestWriteHoldNotWhileHeadsSlow(t *testing.T) {
+	c, p, _ := holdPeerCfg(t, Config{holdMax: time.Hour}) // the default holdGap
+	goRoundTrip(c, get(t, "http://x/"))
+	if h := p.headers(); h.id != 7 { // within next's 10 s, not the hour
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
+	}
+}
+
+// A request whose body still streams is not whole: its HEADERS go out at
+// once, whatever waits at the server.
+func TestWriteHoldNotForStreamingBodies(t *testing.T) {
+	c, p, _ := holdPeer(t, time.Hour)
+	c.wq.hold.lastHead.Store(monoNow())
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req := get(t, "http://x/")
+	req.Method, req.Body = "POST", pr
+	goRoundTrip(c, req)
+	if h := p.headers(); h.id != 7 || h.end {
+		t.Fatalf("HEADERS on stream %d (END_STREAM %v), want 7 without", h.id, h.end)
+	}
+}
+
+// A caller that holds the conn's reads (its stream was the only one when
+// it started) and dispatches another stream's head ends a hold as the
+// reader would.
+func TestWriteHoldReleasedByHolder(t *testing.T) {
+	c, p := parkedPeer(t, Config{holdMax: time.Hour, holdGap: time.Hour})
+	first := goRoundTrip(c, get(t, "http://x/a"))
+	if h := p.headers(); h.id != 1 {
+		t.Fatalf("HEADERS on stream %d, want 1", h.id)
+	}
+	eventually(t, 5*time.Second, "the caller never read", func() bool {
+		return c.holds.Load() == 1 && c.owner.Load() == ownCaller
+	})
+	var others []chan result
+	for _, want := range []uint32{3, 5} {
+		others = append(others, goRoundTrip(c, get(t, "http://x/")))
+		if h := p.headers(); h.id != want {
+			t.Fatalf("HEADERS on stream %d, want %d", h.id, want)
+		}
+	}
+	waitHeld(t, c) // stream 7
+	if c.owner.Load() != ownCaller {
+		t.Skip("the caller handed its reads on before the hold") // nothing to test this time
+	}
+	p.respond(3, true, "200")
+	if r := wait(t, others[0]); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if h := p.headers(); h.id != 7 {
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
+	}
+	p.respond(1, true, "200")
+	wait(t, first)
+}
+
+// The server's close during a hold fails the held request as never sent
+// (the root replays it) and the sent ones as sent.
+func TestWriteHoldPeerCloses(t *testing.T) {
+	c, p, waiting := holdPeer(t, time.Hour)
+	ch := waitHeld(t, c)
+	p.nc.Close()
+	var nr *errs.NoResponseError
+	if r := wait(t, ch); !errors.As(r.err, &nr) || nr.Wrote {
+		t.Fatalf("held request: %v, want a NoResponseError that did not write", r.err)
+	}
+	for _, w := range waiting {
+		if r := wait(t, w); !errors.As(r.err, &nr) || !nr.Wrote {
+			t.Fatalf("sent request: %v, want a NoResponseError that wrote", r.err)
+		}
 	}
 }
