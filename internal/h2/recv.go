@@ -38,7 +38,8 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	if rb == nil {
 		return nil // 1xx
 	}
-	c.wq.holdHead()
+	waited := s.holdWaits.Load() // before holdGen: set before it
+	c.wq.holdHead(s.holdGen, waited)
 	s.headCame()
 	resp := &rb.resp
 	resp.TLS = c.tls

@@ -61,10 +61,14 @@ const (
 type writeHold struct {
 	max time.Duration // holdMax, or the tests'
 	gap time.Duration // holdGap, or the tests'
-	// lastHead and gapAvg (monotonic nanoseconds; written by the reads'
-	// holder, holdHead) say how fast response heads come.
+	// lastHead, gapAvg and latAvg (monotonic nanoseconds; written by the
+	// reads' holder, holdHead) say how fast response heads come and how
+	// long after its write a request's head comes.
 	lastHead atomic.Int64
 	gapAvg   atomic.Int64
+	latAvg   atomic.Int64
+	// sent[g%holdGens] is when write g was taken (holdTaken).
+	sent [holdGens]atomic.Int64
 	gen      uint32      // what buf holds goes out in this write (writes taken so far)
 	bytes    int         // how many of buf's leading bytes are whole requests
 	reqs     int         // how many requests those are
@@ -92,13 +96,19 @@ func (q *writeQueue) holdQueued(before int) uint32 {
 // holdHead records a response head's arrival: the reads' holder calls it.
 // A gap counts at most holdMax, so a pause decays out of the average
 // within a dozen heads.
-func (q *writeQueue) holdHead() {
+// For a stream counted as waiting (waited), sent in write gen, it also
+// samples the head's latency.
+func (q *writeQueue) holdHead(gen uint32, waited bool) {
 	h := &q.hold
 	now := monoNow()
 	gap := min(now-h.lastHead.Load(), int64(h.max))
 	h.lastHead.Store(now)
 	avg := h.gapAvg.Load()
 	h.gapAvg.Store(avg + (gap-avg)/8)
+	if waited && uint32(h.waiting[gen%holdGens].Load()>>32) == gen {
+		lat, avg := now-h.sent[gen%holdGens].Load(), h.latAvg.Load()
+		h.latAvg.Store(avg + (lat-avg)/8)
+	}
 }
 
 // monoNow is monotonic nanoseconds since the process's start.
@@ -124,6 +134,7 @@ func (q *writeQueue) holdEnded(gen uint32) {
 // holdTaken starts a new generation as buf is taken for a write (mu held).
 func (q *writeQueue) holdTaken() {
 	h := &q.hold
+	h.sent[h.gen%holdGens].Store(monoNow())
 	h.gen++
 	h.waiting[h.gen%holdGens].Store(uint64(h.gen) << 32)
 	h.bytes, h.reqs = 0, 0
@@ -140,16 +151,20 @@ func (q *writeQueue) holdLocked() bool {
 	if h.max <= 0 || h.reqs == 0 || h.bytes != len(q.buf) || len(q.buf) >= corkedMax || q.closing.Load() {
 		return false
 	}
-	if time.Duration(h.gapAvg.Load()) > h.gap || time.Duration(monoNow()-h.lastHead.Load()) > h.max {
+	now := monoNow()
+	if time.Duration(h.gapAvg.Load()) > h.gap || time.Duration(now-h.lastHead.Load()) > h.max {
 		return false // heads come too far apart for others to join in time
 	}
-	waiting := 0 // the other slots are the last holdGens-1 writes' (holdTaken)
+	// The requests that wait at the server and whose heads are due within
+	// h.max, by the heads' average latency; the other slots are the last
+	// holdGens-1 writes' (holdTaken).
+	due, dueBy := 0, now+int64(h.max)-h.latAvg.Load()
 	for i := range uint32(holdGens) {
-		if i != h.gen%holdGens {
-			waiting += int(uint32(h.waiting[i].Load()))
+		if i != h.gen%holdGens && h.sent[i].Load() <= dueBy {
+			due += int(uint32(h.waiting[i].Load()))
 		}
 	}
-	if waiting <= holdRatio*h.reqs {
+	if due <= holdRatio*h.reqs {
 		return false
 	}
 	if !h.armed.Load() {

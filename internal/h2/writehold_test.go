@@ -198,3 +198,16 @@ func TestWriteHoldPeerCloses(t *testing.T) {
 		}
 	}
 }
+
+// Requests whose heads are not due yet (a server that takes its time
+// answers them later than holdMax from now, by the heads' latency so
+// far) do not hold a new one.
+func TestWriteHoldNotBeforeHeadsDue(t *testing.T) {
+	c, p, _ := holdPeer(t, time.Hour)
+	c.wq.hold.latAvg.Store(int64(2 * time.Hour)) // as if heads took two hours
+	c.wq.hold.lastHead.Store(monoNow())
+	goRoundTrip(c, get(t, "http://x/"))
+	if h := p.headers(); h.id != 7 { // within next's 10 s, not the hour
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
+	}
+}
