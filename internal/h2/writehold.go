@@ -158,13 +158,17 @@ func (q *writeQueue) holdLocked() bool {
 	// The requests that wait at the server and whose heads are due within
 	// h.max, by the heads' average latency; the other slots are the last
 	// holdGens-1 writes' (holdTaken).
-	due, dueBy := 0, now+int64(h.max)-h.latAvg.Load()
+	waiting, due, dueBy := 0, 0, now+int64(h.max)-h.latAvg.Load()
 	for i := range uint32(holdGens) {
-		if i != h.gen%holdGens && h.sent[i].Load() <= dueBy {
-			due += int(uint32(h.waiting[i].Load()))
+		if i != h.gen%holdGens {
+			n := int(uint32(h.waiting[i].Load()))
+			waiting += n
+			if h.sent[i].Load() <= dueBy {
+				due += n
+			}
 		}
 	}
-	if due <= holdRatio*h.reqs {
+	if waiting <= holdRatio*h.reqs || due < h.reqs {
 		return false
 	}
 	if !h.armed.Load() {
