@@ -5,53 +5,58 @@ import (
 	"time"
 )
 
-// The write hold (design-notes 29): while streams sent in recent writes
+// The write hold (design-notes 29): while requests sent in recent writes
 // still wait at the server for their heads, a write that carries only new
 // requests waits for more of them, up to holdMax, instead of going out
 // alone. Each response the reader dispatches wakes its caller, which
 // queues its next request; the hold lets those that come back while the
 // server still has work gather into one write. Without it every small
 // burst of responses (nginx writes them one by one) made a write of its
-// own: 0.23–0.26 socket writes per request at 16 streams against nginx;
-// with it 0.10–0.11, and req/s and latency did not suffer, since the
-// server was still busy with the earlier requests while these waited.
+// own: 0.26–0.28 socket writes per request at 16 streams against nginx;
+// with it 0.14–0.15, req/s and latency no worse (the server is still busy
+// with the earlier requests while these wait).
 //
-// What bounds it:
+// What bounds it, each rule checked when a write would start:
 //   - only whole requests wait (HEADERS, with a small body's DATA): a
 //     WINDOW_UPDATE, PING, RST_STREAM, SETTINGS ack, GOAWAY or a body
 //     still streaming goes out at once, with whatever is queued;
-//   - it waits only while more than holdRatio times as many requests
-//     wait at the server as are queued, so the server has more work than
-//     waits here, and a conn with fewer than 4 streams never waits;
-//   - only requests of the last holdGens writes count: a stream whose
+//   - more than holdRatio times as many requests as are queued wait at
+//     the server, so it has more work than waits here (a conn with fewer
+//     than 4 streams never waits), and at least as many as are queued
+//     are due within holdMax by the heads' average latency, so others
+//     will come back to join (a server that answers late, or all at
+//     once after a while, holds nothing);
+//   - heads come fast: their gaps average under holdGap and the last is
+//     no older than holdMax (a sequential client's heads are a round
+//     trip apart);
+//   - only requests of the last holdGens-1 writes count: a stream whose
 //     head is long in coming (a long poll) stops counting after a few
-//     writes, so it cannot keep holding the others;
-//   - holdMax bounds every wait, on a timer.
+//     writes;
+//   - holdMax bounds every wait, on a timer, and the reader re-checks
+//     the rules after the heads it dispatched, before it waits on the
+//     socket.
 
 const (
 	// holdMax bounds how long a request waits for others to join its
 	// write. Go's timers are as fine as that only while the process is
 	// busy (an idle runtime sleeps in epoll_wait, whose unit is the
-	// millisecond: golang/go#44343), which holdGap makes the rule.
+	// millisecond: golang/go#44343, a reviewer measured 1.1 ms); the
+	// rules above hold only while heads are due, so the timer is rarely
+	// what ends a hold in an idle process.
 	holdMax = 100 * time.Microsecond
 	// holdGap: requests wait only while response heads come this close
-	// together (a moving average of the gaps, and the last head no
-	// older than holdMax), so others will join within holdMax. A server
-	// that takes its time, or works on the streams in parallel and
-	// answers them all late, spreads its heads wider and makes no
-	// request wait (a reviewer measured +11–15% latency against a 5 ms
-	// handler before this rule); a sequential client's heads are a round
-	// trip apart.
+	// together. Before this rule and the due count, a reviewer measured
+	// +11–15% latency against a parallel server with a 5 ms handler.
 	holdGap = 25 * time.Microsecond
 	// holdGens-1 is how many of the latest writes' requests count as
 	// waiting at the server (the holdGens-th slot is what is queued).
 	holdGens = 8
 	// holdRatio: requests wait while more than this many times as many
 	// wait at the server. Against nginx at 16 streams (interleaved 1.5 s
-	// runs, a loaded machine): 1 gave 0.11–0.13 socket writes per
-	// request, 2 gave 0.10–0.15, 3 gave 0.14–0.17; req/s within the
-	// noise. 2 keeps the server's queue twice what waits here, and holds
-	// nothing below 4 streams.
+	// runs, a loaded machine, before the due count): 1 gave 0.11–0.13
+	// socket writes per request, 2 gave 0.10–0.15, 3 gave 0.14–0.17;
+	// req/s within the noise. 2 keeps the server's queue twice what
+	// waits here, and holds nothing below 4 streams.
 	holdRatio = 2
 )
 
@@ -68,12 +73,12 @@ type writeHold struct {
 	gapAvg   atomic.Int64
 	latAvg   atomic.Int64
 	// sent[g%holdGens] is when write g was taken (holdTaken).
-	sent [holdGens]atomic.Int64
-	gen      uint32      // what buf holds goes out in this write (writes taken so far)
-	bytes    int         // how many of buf's leading bytes are whole requests
-	reqs     int         // how many requests those are
-	armed    atomic.Bool // timer runs (written under mu)
-	timer    *time.Timer
+	sent  [holdGens]atomic.Int64
+	gen   uint32      // what buf holds goes out in this write (writes taken so far)
+	bytes int         // how many of buf's leading bytes are whole requests
+	reqs  int         // how many requests those are
+	armed atomic.Bool // timer runs (written under mu)
+	timer *time.Timer
 	// waiting[g%holdGens] counts the streams whose requests went out in
 	// write g and wait for their heads: g<<32 | count, so a stream that
 	// ends after its slot was reused for a newer write leaves it alone.
@@ -155,9 +160,9 @@ func (q *writeQueue) holdLocked() bool {
 	if time.Duration(h.gapAvg.Load()) > h.gap || time.Duration(now-h.lastHead.Load()) > h.max {
 		return false // heads come too far apart for others to join in time
 	}
-	// The requests that wait at the server and whose heads are due within
-	// h.max, by the heads' average latency; the other slots are the last
-	// holdGens-1 writes' (holdTaken).
+	// The requests that wait at the server, and those of them whose heads
+	// are due within h.max by the heads' average latency; the other slots
+	// are the last holdGens-1 writes' (holdTaken).
 	waiting, due, dueBy := 0, 0, now+int64(h.max)-h.latAvg.Load()
 	for i := range uint32(holdGens) {
 		if i != h.gen%holdGens {

@@ -87,7 +87,9 @@ func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error),
 // flushLocked is called with mu held after frames were appended; it
 // releases mu. A caller (reader=false) becomes the flusher if none is
 // active; the reader hands off to a goroutine. While the queue is corked,
-// frames wait for uncork unless they fill corkedMax.
+// frames wait for uncork unless they fill corkedMax; while the hold's
+// rules say so, whole requests wait for others (holdLocked, which then
+// arms the hold's timer).
 func (q *writeQueue) flushLocked(reader bool) {
 	if q.flushing || len(q.buf) == 0 || q.err != nil || (q.corked && len(q.buf) < corkedMax) || q.holdLocked() {
 		q.mu.Unlock()
