@@ -153,7 +153,7 @@ func (q *writeQueue) holdTaken() {
 // above); if so, the timer that bounds the wait runs.
 func (q *writeQueue) holdLocked() bool {
 	h := &q.hold
-	if h.max <= 0 || h.reqs == 0 || h.bytes != len(q.buf) || len(q.buf) >= corkedMax || q.closing.Load() {
+	if h.max <= 0 || !h.heldOnly(len(q.buf)) || len(q.buf) >= corkedMax || q.closing.Load() {
 		return false
 	}
 	now := monoNow()
@@ -186,6 +186,9 @@ func (q *writeQueue) holdLocked() bool {
 	}
 	return true
 }
+
+// heldOnly: the n bytes queued are all whole requests (mu held).
+func (h *writeHold) heldOnly(n int) bool { return h.reqs > 0 && h.bytes == n }
 
 // holdExpired writes what waited h.max.
 func (q *writeQueue) holdExpired() {

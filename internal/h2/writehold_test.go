@@ -211,3 +211,24 @@ func TestWriteHoldNotBeforeHeadsDue(t *testing.T) {
 		t.Fatalf("HEADERS on stream %d, want 7", h.id)
 	}
 }
+
+// Close while a request is held: the GOAWAY goes out without it, so the
+// server never runs a request whose caller was told it failed.
+func TestWriteHoldCloseDropsHeld(t *testing.T) {
+	c, p, _ := holdPeer(t, time.Hour)
+	ch := waitHeld(t, c)
+	c.Close()
+	if r := wait(t, ch); r.err == nil {
+		t.Fatal("the held request succeeded on a closed conn")
+	}
+	for {
+		switch f := p.next().(type) {
+		case *gotHeaders:
+			t.Fatalf("the server got HEADERS on stream %d after Close", f.id)
+		case *gotGoAway:
+			return
+		case error:
+			t.Fatalf("no GOAWAY before the close: %v", f)
+		}
+	}
+}
