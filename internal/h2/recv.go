@@ -38,7 +38,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	if rb == nil {
 		return nil // 1xx
 	}
-	waited := s.holdWaits.Load() // before holdGen: set before it
+	waited := s.holdWaits.Load() // load first: it orders the read of holdGen, stored before it
 	c.wq.holdHead(s.holdGen, waited)
 	s.headCame()
 	resp := &rb.resp

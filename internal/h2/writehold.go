@@ -58,6 +58,11 @@ const (
 	// req/s within the noise. 2 keeps the server's queue twice what
 	// waits here, and holds nothing below 4 streams.
 	holdRatio = 2
+	// holdBackoff: after a hold the timer had to end (no head came to end
+	// it: the rules mispredicted), this many writes go out unheld, so a
+	// misprediction costs one timer (about 1 ms in an idle process), not
+	// one per burst.
+	holdBackoff = 16
 )
 
 // writeHold is the write queue's hold state (see above). Its fields are
@@ -79,6 +84,8 @@ type writeHold struct {
 	reqs  int         // how many requests those are
 	armed atomic.Bool // timer runs (written under mu)
 	timer *time.Timer
+	since int64  // when what buf holds began to wait (monoNow), 0: it has not
+	off   uint32 // writes left to go out unheld (holdBackoff)
 	// waiting[g%holdGens] counts the streams whose requests went out in
 	// write g and wait for their heads: g<<32 | count, so a stream that
 	// ends after its slot was reused for a newer write leaves it alone.
@@ -111,7 +118,9 @@ func (q *writeQueue) holdHead(gen uint32, waited bool) {
 	avg := h.gapAvg.Load()
 	h.gapAvg.Store(avg + (gap-avg)/8)
 	if waited && uint32(h.waiting[gen%holdGens].Load()>>32) == gen {
-		lat, avg := now-h.sent[gen%holdGens].Load(), h.latAvg.Load()
+		// Two writes between the check and the load can restamp the
+		// slot: a sample near 0, clamped, and harmless in an average.
+		lat, avg := max(now-h.sent[gen%holdGens].Load(), 0), h.latAvg.Load()
 		h.latAvg.Store(avg + (lat-avg)/8)
 	}
 }
@@ -142,7 +151,10 @@ func (q *writeQueue) holdTaken() {
 	h.sent[h.gen%holdGens].Store(monoNow())
 	h.gen++
 	h.waiting[h.gen%holdGens].Store(uint64(h.gen) << 32)
-	h.bytes, h.reqs = 0, 0
+	h.bytes, h.reqs, h.since = 0, 0, 0
+	if h.off > 0 {
+		h.off--
+	}
 	if h.armed.Load() {
 		h.armed.Store(false)
 		h.timer.Stop()
@@ -153,22 +165,31 @@ func (q *writeQueue) holdTaken() {
 // above); if so, the timer that bounds the wait runs.
 func (q *writeQueue) holdLocked() bool {
 	h := &q.hold
-	if h.max <= 0 || !h.heldOnly(len(q.buf)) || len(q.buf) >= corkedMax || q.closing.Load() {
+	if h.max <= 0 || h.off > 0 || !h.heldOnly(len(q.buf)) || len(q.buf) >= corkedMax || q.closing.Load() {
 		return false
 	}
-	now := monoNow()
-	if time.Duration(h.gapAvg.Load()) > h.gap || time.Duration(now-h.lastHead.Load()) > h.max {
+	now, hm := monoNow(), int64(h.max)
+	if h.since != 0 && now-h.since >= hm {
+		// Its time is up (the timer fired while a flusher was starting,
+		// which now writes): not armed afresh.
+		h.off = holdBackoff
+		return false
+	}
+	if time.Duration(h.gapAvg.Load()) > h.gap || now-h.lastHead.Load() > hm {
 		return false // heads come too far apart for others to join in time
 	}
 	// The requests that wait at the server, and those of them whose heads
-	// are due within h.max by the heads' average latency; the other slots
-	// are the last holdGens-1 writes' (holdTaken).
-	waiting, due, dueBy := 0, 0, now+int64(h.max)-h.latAvg.Load()
+	// are due within h.max either side of now by the heads' average
+	// latency (one long overdue is not coming soon); the other slots are
+	// the last holdGens-1 writes' (holdTaken). A few loads and a clock
+	// read per attempt to write.
+	lat := h.latAvg.Load()
+	waiting, due := 0, 0
 	for i := range uint32(holdGens) {
 		if i != h.gen%holdGens {
 			n := int(uint32(h.waiting[i].Load()))
 			waiting += n
-			if h.sent[i].Load() <= dueBy {
+			if head := h.sent[i].Load() + lat; head >= now-hm && head <= now+hm {
 				due += n
 			}
 		}
@@ -177,11 +198,15 @@ func (q *writeQueue) holdLocked() bool {
 		return false
 	}
 	if !h.armed.Load() {
+		if h.since == 0 {
+			h.since = now
+		}
+		left := time.Duration(hm - (now - h.since)) // a re-hold gets what is left
 		h.armed.Store(true)
 		if h.timer == nil {
-			h.timer = time.AfterFunc(h.max, q.holdExpired)
+			h.timer = time.AfterFunc(left, q.holdExpired)
 		} else {
-			h.timer.Reset(h.max)
+			h.timer.Reset(left)
 		}
 	}
 	return true
@@ -198,6 +223,7 @@ func (q *writeQueue) holdExpired() {
 		q.mu.Unlock()
 		return
 	}
+	q.hold.off = holdBackoff // no head came to end the hold
 	q.flushing = true
 	q.mu.Unlock()
 	q.run(true)

@@ -232,3 +232,89 @@ func TestWriteHoldCloseDropsHeld(t *testing.T) {
 		}
 	}
 }
+
+// ruleQueue is a write queue in a state where the hold's rules all say
+// wait: one whole request queued, three sent in the last write whose
+// heads are due now, heads coming fast.
+func ruleQueue(t *testing.T) *writeQueue {
+	q := &writeQueue{}
+	h := &q.hold
+	h.max, h.gap = holdMax, holdGap
+	now := monoNow()
+	lat := int64(50 * time.Microsecond)
+	h.gen = 1
+	h.sent[0].Store(now - lat)
+	h.waiting[0].Store(3)
+	h.latAvg.Store(lat)
+	h.gapAvg.Store(int64(holdGap / 2))
+	h.lastHead.Store(now)
+	q.buf = make([]byte, 40)
+	h.bytes, h.reqs = len(q.buf), 1
+	t.Cleanup(func() {
+		if h.timer != nil {
+			h.timer.Stop()
+		}
+	})
+	return q
+}
+
+// Each of the hold's rules, alone, makes the request go out.
+func TestWriteHoldRules(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(q *writeQueue)
+		hold bool
+	}{
+		{"all say wait", func(q *writeQueue) {}, true},
+		{"another frame queued", func(q *writeQueue) { q.buf = append(q.buf, 0) }, false},
+		{"queue full", func(q *writeQueue) { q.buf = make([]byte, corkedMax); q.hold.bytes = corkedMax }, false},
+		{"conn closing", func(q *writeQueue) { q.closing.Store(true) }, false},
+		{"too few at the server", func(q *writeQueue) { q.hold.waiting[0].Store(2) }, false},
+		{"heads slow", func(q *writeQueue) { q.hold.gapAvg.Store(int64(2 * holdGap)) }, false},
+		{"heads stopped", func(q *writeQueue) { q.hold.lastHead.Store(monoNow() - int64(2*holdMax)) }, false},
+		{"heads not due yet", func(q *writeQueue) { q.hold.latAvg.Store(int64(time.Hour)) }, false},
+		{"heads long overdue", func(q *writeQueue) { q.hold.sent[0].Store(monoNow() - int64(time.Hour)) }, false},
+		{"its time is up", func(q *writeQueue) { q.hold.since = monoNow() - int64(2*holdMax) }, false},
+		{"after a timer-ended hold", func(q *writeQueue) { q.hold.off = holdBackoff }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := ruleQueue(t)
+			tc.set(q)
+			q.mu.Lock()
+			got := q.holdLocked()
+			q.mu.Unlock()
+			if got != tc.hold {
+				t.Fatalf("hold %v, want %v", got, tc.hold)
+			}
+		})
+	}
+}
+
+// A hold whose time ran out turns holds off for holdBackoff writes.
+func TestWriteHoldBackoff(t *testing.T) {
+	q := ruleQueue(t)
+	q.hold.since = monoNow() - int64(2*holdMax)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.holdLocked() {
+		t.Fatal("held past its time")
+	}
+	// After write n, ruleQueue's state again (holdTaken clears the batch).
+	afterWrites := func(n int) bool {
+		for range n {
+			q.holdTaken()
+		}
+		prev, now := (q.hold.gen-1)%holdGens, monoNow()
+		q.hold.sent[prev].Store(now - q.hold.latAvg.Load())
+		q.hold.waiting[prev].Store(uint64(q.hold.gen-1)<<32 | 3)
+		q.hold.lastHead.Store(now)
+		q.hold.bytes, q.hold.reqs = len(q.buf), 1
+		return q.holdLocked()
+	}
+	if afterWrites(holdBackoff - 1) {
+		t.Fatalf("held %d writes after a timer-ended hold", holdBackoff-1)
+	}
+	if !afterWrites(1) {
+		t.Fatalf("holds still off %d writes after a timer-ended hold", holdBackoff)
+	}
+}
