@@ -92,12 +92,19 @@ func TestWriteHoldNotForOtherFrames(t *testing.T) {
 	}
 }
 
-// With nothing else happening, the held request goes out after holdMax.
+// With nothing else happening, the held request goes out after holdMax,
+// and the next writes go out unheld (the rules mispredicted).
 func TestWriteHoldBounded(t *testing.T) {
 	c, p, _ := holdPeer(t, 20*time.Millisecond)
 	waitHeld(t, c)
 	if h := p.headers(); h.id != 7 {
 		t.Fatalf("HEADERS on stream %d, want 7", h.id)
+	}
+	c.wq.mu.Lock()
+	off := c.wq.hold.off
+	c.wq.mu.Unlock()
+	if off == 0 {
+		t.Fatal("holds still on after a hold the timer ended")
 	}
 }
 
