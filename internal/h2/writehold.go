@@ -58,8 +58,8 @@ const (
 	// req/s within the noise. 2 keeps the server's queue twice what
 	// waits here, and holds nothing below 4 streams.
 	holdRatio = 2
-	// holdBackoff: after a hold the timer had to end (no head came to end
-	// it: the rules mispredicted), this many writes go out unheld, so a
+	// holdBackoff: after a hold that ran its course with no head coming
+	// (the rules mispredicted), this many writes go out unheld, so a
 	// misprediction costs one timer (about 1 ms in an idle process), not
 	// one per burst.
 	holdBackoff = 16
@@ -172,7 +172,7 @@ func (q *writeQueue) holdLocked() bool {
 	if h.since != 0 && now-h.since >= hm {
 		// Its time is up (the timer fired while a flusher was starting,
 		// which now writes): not armed afresh.
-		h.off = holdBackoff
+		h.expired()
 		return false
 	}
 	if time.Duration(h.gapAvg.Load()) > h.gap || now-h.lastHead.Load() > hm {
@@ -212,6 +212,17 @@ func (q *writeQueue) holdLocked() bool {
 	return true
 }
 
+// expired: the hold's time is up (mu held). If not one head came while it
+// waited, the rules mispredicted: holds stay off for holdBackoff writes.
+// (Against nginx at 16 streams about one hold in ten runs its course with
+// heads coming meanwhile, just not enough of them; turning holds off after
+// those too left most writes unheld.)
+func (h *writeHold) expired() {
+	if h.lastHead.Load() < h.since {
+		h.off = holdBackoff
+	}
+}
+
 // heldOnly: the n bytes queued are all whole requests (mu held).
 func (h *writeHold) heldOnly(n int) bool { return h.reqs > 0 && h.bytes == n }
 
@@ -223,7 +234,7 @@ func (q *writeQueue) holdExpired() {
 		q.mu.Unlock()
 		return
 	}
-	q.hold.off = holdBackoff // no head came to end the hold
+	q.hold.expired()
 	q.flushing = true
 	q.mu.Unlock()
 	q.run(true)

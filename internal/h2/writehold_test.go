@@ -297,14 +297,19 @@ func TestWriteHoldRules(t *testing.T) {
 	}
 }
 
-// A hold whose time ran out turns holds off for holdBackoff writes.
+// A hold whose time ran out with no head coming meanwhile turns holds off
+// for holdBackoff writes; one during which heads came does not.
 func TestWriteHoldBackoff(t *testing.T) {
 	q := ruleQueue(t)
-	q.hold.since = monoNow() - int64(2*holdMax)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.holdLocked() {
-		t.Fatal("held past its time")
+	q.hold.since = monoNow() - int64(2*holdMax) // heads came since
+	if q.holdLocked() || q.hold.off != 0 {
+		t.Fatalf("past its time: held, or holds off (%d) though heads came", q.hold.off)
+	}
+	q.hold.lastHead.Store(q.hold.since - 1) // none came since
+	if q.holdLocked() || q.hold.off == 0 {
+		t.Fatal("past its time with no head: held, or holds still on")
 	}
 	// After write n, ruleQueue's state again (holdTaken clears the batch).
 	afterWrites := func(n int) bool {
