@@ -80,6 +80,10 @@ type Config struct {
 	// UserAgent is sent when the request has no User-Agent header ("" →
 	// none).
 	UserAgent string
+	// WriteHold is the longest a whole request may wait for others to
+	// share its write (writehold.go): 0 → holdMax (100 µs); <0 → never,
+	// each request is written at once.
+	WriteHold time.Duration
 	// DisableAdaptiveWindow keeps the receive windows at their initial size
 	// instead of growing them from BDP estimates.
 	DisableAdaptiveWindow bool
@@ -103,11 +107,8 @@ type Config struct {
 	// parkLinger: how long the reader stays parked (0 → parkLinger;
 	// tests make it long, to find the reader parked).
 	parkLinger time.Duration
-	// holdMax: the longest a request waits for others to join its write
-	// (0 → holdMax; tests make it long, to find a request held; <0: no
-	// hold, for A/B runs). holdGap: 0 → holdGap (tests make it long, so a
-	// scripted server's slow heads still allow a hold).
-	holdMax time.Duration
+	// holdGap: 0 → holdGap (tests make it long, so a scripted server's
+	// slow heads still allow a write hold).
 	holdGap time.Duration
 }
 
@@ -168,7 +169,7 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 		c.holderCtxFn = c.holderCtxEnded
 	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
-	c.wq.hold.max = cmp.Or(f.cfg.holdMax, holdMax)
+	c.wq.hold.max = cmp.Or(f.cfg.WriteHold, holdMax)
 	c.wq.hold.gap = cmp.Or(f.cfg.holdGap, holdGap)
 	c.wq.hold.gapAvg.Store(int64(c.wq.hold.max)) // no head yet: as after a pause
 	c.henc = hpack.NewEncoder(&c.hbuf)

@@ -17,7 +17,7 @@ import (
 // Its holdGap is long: the scripted server's heads count as coming fast.
 func holdPeer(t *testing.T, holdMax time.Duration) (c *Conn, p *peer, waiting []chan result) {
 	t.Helper()
-	return holdPeerCfg(t, Config{holdMax: holdMax, holdGap: time.Hour})
+	return holdPeerCfg(t, Config{WriteHold: holdMax, holdGap: time.Hour})
 }
 
 func holdPeerCfg(t *testing.T, cfg Config) (c *Conn, p *peer, waiting []chan result) {
@@ -133,7 +133,7 @@ func TestWriteHoldIgnoresOldStreams(t *testing.T) {
 // While response heads come far apart (here none came yet), nothing waits:
 // a server that takes its time would make every hold plain latency.
 func TestWriteHoldNotWhileHeadsSlow(t *testing.T) {
-	c, p, _ := holdPeerCfg(t, Config{holdMax: time.Hour}) // the default holdGap
+	c, p, _ := holdPeerCfg(t, Config{WriteHold: time.Hour}) // the default holdGap
 	goRoundTrip(c, get(t, "http://x/"))
 	if h := p.headers(); h.id != 7 { // within next's 10 s, not the hour
 		t.Fatalf("HEADERS on stream %d, want 7", h.id)
@@ -159,7 +159,7 @@ func TestWriteHoldNotForStreamingBodies(t *testing.T) {
 // it started) and dispatches another stream's head ends a hold as the
 // reader would.
 func TestWriteHoldReleasedByHolder(t *testing.T) {
-	c, p := parkedPeer(t, Config{holdMax: time.Hour, holdGap: time.Hour})
+	c, p := parkedPeer(t, Config{WriteHold: time.Hour, holdGap: time.Hour})
 	first := goRoundTrip(c, get(t, "http://x/a"))
 	if h := p.headers(); h.id != 1 {
 		t.Fatalf("HEADERS on stream %d, want 1", h.id)
@@ -322,5 +322,16 @@ func TestWriteHoldBackoff(t *testing.T) {
 	}
 	if !afterWrites(1) {
 		t.Fatalf("holds still off %d writes after a timer-ended hold", holdBackoff)
+	}
+}
+
+// WriteHold < 0 turns the hold off: with every rule saying wait, the
+// request goes out at once.
+func TestWriteHoldOff(t *testing.T) {
+	c, p, _ := holdPeerCfg(t, Config{WriteHold: -1, holdGap: time.Hour})
+	c.wq.hold.lastHead.Store(monoNow())
+	goRoundTrip(c, get(t, "http://x/"))
+	if h := p.headers(); h.id != 7 {
+		t.Fatalf("HEADERS on stream %d, want 7", h.id)
 	}
 }
