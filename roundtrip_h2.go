@@ -54,6 +54,7 @@ func (st *state) h2Config(ua string) h2.Config {
 		MaxHeaderListSize:     uint32(min(max(t.MaxResponseHeaderBytes, 0), 1<<32-1)),
 		ResponseHeaderTimeout: t.ResponseHeaderTimeout,
 		BodyReadTimeout:       t.BodyReadTimeout,
+		WriteHold:             t.HTTP2WriteHold,
 		ExpectContinueTimeout: t.ExpectContinueTimeout,
 		UserAgent:             ua,
 		ErrBodyClosed:         ErrBodyClosed,

@@ -103,6 +103,12 @@ type Transport struct {
 	// *TimeoutError naming it while a slow but moving one goes on. 0 → none.
 	// On HTTP/2 the stream is reset and the conn lives on.
 	BodyReadTimeout time.Duration
+	// HTTP2WriteHold is the longest a whole HTTP/2 request may wait for
+	// others on its conn to share its write, while many wait at a busy
+	// server that answers fast (README: deliberate differences). 0 →
+	// 100 µs; negative → never, each request is written at once, as by
+	// net/http.
+	HTTP2WriteHold time.Duration
 	// DrainLimit and DrainTimeout bound the drain done by an early
 	// Body.Close so the connection can be reused; past either, the
 	// connection is closed instead. 0 → 256 KiB and 100ms; negative → never drain.
@@ -176,6 +182,7 @@ func (t *Transport) copyConfig(from *Transport) {
 	t.MaxConnLifetime = from.MaxConnLifetime
 	t.MaxRequestsPerConn = from.MaxRequestsPerConn
 	t.BodyReadTimeout = from.BodyReadTimeout
+	t.HTTP2WriteHold = from.HTTP2WriteHold
 	t.DrainLimit = from.DrainLimit
 	t.DrainTimeout = from.DrainTimeout
 	t.ExtraEncodings = from.ExtraEncodings

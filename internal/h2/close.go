@@ -47,6 +47,12 @@ func (c *Conn) Close() error {
 		// What the reader's cork holds (an RST_STREAM, a PING ack) goes
 		// out before the GOAWAY. out may share q.buf's array, so the
 		// queue lets go of it: a later append must not write over it.
+		// Requests the write hold kept back, when nothing else is queued,
+		// stay unsent: they fail below, and a server should not run what
+		// its callers were told failed.
+		if q.hold.heldOnly(len(q.buf)) {
+			q.buf = q.buf[:0]
+		}
 		out = appendGoAway(q.buf, http2.ErrCodeNo, "")
 		q.buf = nil
 	}

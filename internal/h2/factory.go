@@ -25,6 +25,7 @@ package h2
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/tls"
 	"net"
 	"net/url"
@@ -79,6 +80,10 @@ type Config struct {
 	// UserAgent is sent when the request has no User-Agent header ("" →
 	// none).
 	UserAgent string
+	// WriteHold is the longest a whole request may wait for others to
+	// share its write (writehold.go): 0 → holdMax (100 µs); <0 → never,
+	// each request is written at once.
+	WriteHold time.Duration
 	// DisableAdaptiveWindow keeps the receive windows at their initial size
 	// instead of growing them from BDP estimates.
 	DisableAdaptiveWindow bool
@@ -102,6 +107,9 @@ type Config struct {
 	// parkLinger: how long the reader stays parked (0 → parkLinger;
 	// tests make it long, to find the reader parked).
 	parkLinger time.Duration
+	// holdGap: 0 → holdGap (tests make it long, so a scripted server's
+	// slow heads still allow a write hold).
+	holdGap time.Duration
 }
 
 // Factory makes Conns over established connections and keeps counters over
@@ -161,6 +169,9 @@ func (f *Factory) New(nc net.Conn, now time.Time) (*Conn, error) {
 		c.holderCtxFn = c.holderCtxEnded
 	}
 	c.wq.init(nc, f.cfg.WriteTimeout, c.writeFailed, func() bool { return c.open.Load() > 1 })
+	c.wq.hold.max = cmp.Or(f.cfg.WriteHold, holdMax)
+	c.wq.hold.gap = cmp.Or(f.cfg.holdGap, holdGap)
+	c.wq.hold.gapAvg.Store(int64(c.wq.hold.max)) // no head yet: as after a pause
 	c.henc = hpack.NewEncoder(&c.hbuf)
 
 	c.br = bufio.NewReaderSize(c.readSource(), readBufferSize)

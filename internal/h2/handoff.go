@@ -189,6 +189,7 @@ func (s *stream) readForHead() {
 		if err = c.readWhole(); err != nil {
 			break
 		}
+		c.wq.holdRecheck() // another stream's head may end a hold
 	}
 	c.unwatchHolder(s)
 	handed = true

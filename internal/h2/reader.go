@@ -80,6 +80,7 @@ func (c *Conn) readFrames() error {
 		if err := c.park(); err != nil {
 			return err // a caller's read failed (handoff.go)
 		}
+		c.wq.holdRecheck() // the heads just dispatched (here or by a caller) may end a hold
 		if err := c.readOne(); err != nil {
 			return err
 		}

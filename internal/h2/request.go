@@ -140,6 +140,7 @@ func (c *Conn) start(s *stream, h *reqHead, o *Options) error {
 	c.mu.Unlock()
 
 	endHeaders := !h.hasBody
+	before := len(q.buf)
 	c.hbuf.Reset()
 	c.encodeHeadersLocked(s, h, o)
 	q.buf = appendHeaderBlock(q.buf, s.id, endHeaders, c.hbuf.Bytes(), maxFrame)
@@ -153,6 +154,8 @@ func (c *Conn) start(s *stream, h *reqHead, o *Options) error {
 	if complete {
 		s.sendDone.Store(true)
 		s.sent.Store(true)
+		s.holdGen = q.holdQueued(before)
+		s.holdWaits.Store(true)
 	}
 	c.ctr.streams.Add(1)
 	if s.trace != nil {

@@ -35,6 +35,8 @@ type stream struct {
 	sent         atomic.Bool // sending is over: END_STREAM sent, or the body writer gave up
 	stop         atomic.Bool // no more frames for this stream (it is reset or finished)
 	finished     atomic.Bool // the slot is freed
+	holdWaits    atomic.Bool // counted as waiting at the server in write holdGen's (writehold.go)
+	holdGen      uint32      // set under c.wq.mu before holdWaits
 	bodyClosed   atomic.Bool // req.Body was closed
 	noSlot       bool        // caller only: holdSlot found none; nothing to give back
 	wakeBack     bool        // caller only: wake went back to the conn's pool
@@ -139,6 +141,7 @@ func (s *stream) finish() bool {
 		return false
 	}
 	c := s.c
+	s.headCame()
 	s.mu.Lock()
 	needRST := !s.rstDone && !(s.recvEnded && s.sendDone.Load())
 	s.rstDone = true
@@ -241,4 +244,12 @@ func (s *stream) headTimedOut() {
 	s.mu.Unlock()
 	s.stopped()
 	s.c.degradedPing()
+}
+
+// headCame ends the stream's count as a request waiting at the server
+// (the write hold's): its head came, or it ended.
+func (s *stream) headCame() {
+	if s.holdWaits.CompareAndSwap(true, false) {
+		s.c.wq.holdEnded(s.holdGen)
+	}
 }

@@ -45,6 +45,7 @@ type writeQueue struct {
 	inflight int       // guarded by mu: bytes of the write in progress
 
 	deadline time.Time     // flusher only: the write deadline set last
+	hold     writeHold     // requests waiting for more to join their write (writehold.go)
 	closing  atomic.Bool   // the conn is going: writes get closeFlushTimeout
 	writes   atomic.Uint64 // socket writes, for tests and benchmarks
 }
@@ -86,9 +87,11 @@ func (q *writeQueue) init(nc net.Conn, timeout time.Duration, onErr func(error),
 // flushLocked is called with mu held after frames were appended; it
 // releases mu. A caller (reader=false) becomes the flusher if none is
 // active; the reader hands off to a goroutine. While the queue is corked,
-// frames wait for uncork unless they fill corkedMax.
+// frames wait for uncork unless they fill corkedMax; while the hold's
+// rules say so, whole requests wait for others (holdLocked, which then
+// arms the hold's timer).
 func (q *writeQueue) flushLocked(reader bool) {
-	if q.flushing || len(q.buf) == 0 || q.err != nil || (q.corked && len(q.buf) < corkedMax) {
+	if q.flushing || len(q.buf) == 0 || q.err != nil || (q.corked && len(q.buf) < corkedMax) || q.holdLocked() {
 		q.mu.Unlock()
 		return
 	}
@@ -103,7 +106,11 @@ func (q *writeQueue) flushLocked(reader bool) {
 
 // flush writes batches until the queue is empty, a write fails, or
 // maxFlushRounds is reached (then a goroutine takes over).
-func (q *writeQueue) flush() {
+func (q *writeQueue) flush() { q.run(false) }
+
+// run is flush; force: no hold (a caller waiting for its frame to be out,
+// the hold's own timer).
+func (q *writeQueue) run(force bool) {
 	if q.shared != nil && q.shared() {
 		// Other streams' goroutines are likely runnable (woken by the
 		// reader, about to queue their next HEADERS): yielding lets them
@@ -115,7 +122,7 @@ func (q *writeQueue) flush() {
 	}
 	for round := 0; ; round++ {
 		q.mu.Lock()
-		if len(q.buf) == 0 || q.err != nil {
+		if len(q.buf) == 0 || q.err != nil || (!force && q.holdLocked()) {
 			q.flushing = false
 			q.drained.Broadcast()
 			q.mu.Unlock()
@@ -127,6 +134,7 @@ func (q *writeQueue) flush() {
 			return
 		}
 		b := q.buf
+		q.holdTaken()
 		q.buf = q.spare[:0]
 		q.spare = nil
 		q.inflight = len(b)
@@ -199,7 +207,7 @@ func (q *writeQueue) waitFor(mark uint64) {
 		if !q.flushing {
 			q.flushing = true
 			q.mu.Unlock()
-			q.flush()
+			q.run(true)
 			q.mu.Lock()
 			continue
 		}
@@ -216,7 +224,7 @@ func (q *writeQueue) waitIdle() {
 		if !q.flushing {
 			q.flushing = true
 			q.mu.Unlock()
-			q.flush()
+			q.run(true)
 			q.mu.Lock()
 			continue
 		}
@@ -232,6 +240,9 @@ func (q *writeQueue) stop(err error) {
 		q.err = err
 	}
 	q.buf = nil
+	if q.hold.timer != nil {
+		q.hold.timer.Stop()
+	}
 	q.drained.Broadcast()
 	q.mu.Unlock()
 }
