@@ -42,6 +42,7 @@ func (c *Conn) Close() error {
 	q.mu.Lock()
 	ours := q.err == nil && !q.flushing // no write in progress: the socket is ours
 	var out []byte
+	dropped := false
 	if ours {
 		q.flushing = true // the queue stops below
 		// What the reader's cork holds (an RST_STREAM, a PING ack) goes
@@ -50,13 +51,18 @@ func (c *Conn) Close() error {
 		// Requests the write hold kept back, when nothing else is queued,
 		// stay unsent: they fail below, and a server should not run what
 		// its callers were told failed.
-		if q.hold.heldOnly(len(q.buf)) {
+		if dropped = q.hold.heldOnly(len(q.buf)); dropped {
 			q.buf = q.buf[:0]
 		}
 		out = appendGoAway(q.buf, http2.ErrCodeNo, "")
 		q.buf = nil
 	}
 	q.mu.Unlock()
+	if dropped { // before the socket closes: the reader's teardown reads it
+		c.mu.Lock()
+		c.closeDropped = true
+		c.mu.Unlock()
+	}
 	if ours {
 		// Close may run on any goroutine, a conn's reader included (the
 		// pool closes an evicted conn from OnStreamDone): a GOAWAY that
@@ -66,7 +72,7 @@ func (c *Conn) Close() error {
 	}
 	q.stop(net.ErrClosed)
 	err := c.closeSocket()
-	c.failStreams(net.ErrClosed, false)
+	c.failStreams(net.ErrClosed, dropped) // dropped: those streams fail as not processed
 	return err
 }
 
@@ -128,7 +134,7 @@ func (c *Conn) teardown(readErr error) {
 		c.err = errClosedAfterGoAway
 	}
 	mine := c.err == nil
-	closed := c.closed // by Close: its streams fail as they are
+	closed := c.closed && !c.closeDropped // by Close: its streams fail as they are, unless it kept held ones unsent
 	if mine {
 		c.err = &lostError{cause}
 	}

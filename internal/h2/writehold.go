@@ -60,7 +60,8 @@ const (
 	// waits here, and holds nothing below 4 streams.
 	holdRatio = 2
 	// holdLatMax: requests wait only while heads come this soon after
-	// their write, on average: a hold of up to holdMax is then part of
+	// their write, on average (fixed: it does not follow a configured
+	// WriteHold): a hold of up to holdMax is then part of
 	// the queueing at a busy server, not a tax on a slow response.
 	// Against a net/http server whose handlers run in parallel for 1 ms,
 	// holds cost 5–8% of mean latency before this rule (16 streams,
@@ -117,7 +118,7 @@ func (q *writeQueue) holdQueued(before int) uint32 {
 // A gap counts at most holdMax, so a pause decays out of the average
 // within a dozen heads.
 // For a stream counted as waiting (waited), sent in write gen, it also
-// samples the head's latency.
+// samples the head's latency since that write.
 func (q *writeQueue) holdHead(gen uint32, waited bool) {
 	h := &q.hold
 	now := monoNow()
@@ -125,12 +126,26 @@ func (q *writeQueue) holdHead(gen uint32, waited bool) {
 	h.lastHead.Store(now)
 	avg := h.gapAvg.Load()
 	h.gapAvg.Store(avg + (gap-avg)/8)
-	if waited && uint32(h.waiting[gen%holdGens].Load()>>32) == gen {
+	if !waited {
+		return
+	}
+	var sent int64
+	if uint32(h.waiting[gen%holdGens].Load()>>32) == gen {
 		// Two writes between the check and the load can restamp the
 		// slot: a sample near 0, clamped, and harmless in an average.
-		lat, avg := max(now-h.sent[gen%holdGens].Load(), 0), h.latAvg.Load()
-		h.latAvg.Store(avg + (lat-avg)/8)
+		sent = h.sent[gen%holdGens].Load()
+	} else {
+		// Its slot went to a newer write: it was written before the
+		// oldest write the slots remember, so that one's age is a lower
+		// bound. Dropping the sample instead would leave only fast
+		// heads in the average when writes come fast and heads slowly.
+		sent = h.sent[0].Load()
+		for i := 1; i < holdGens; i++ {
+			sent = min(sent, h.sent[i].Load())
+		}
 	}
+	lat, avg := max(now-sent, 0), h.latAvg.Load()
+	h.latAvg.Store(avg + (lat-avg)/8)
 }
 
 // monoNow is monotonic nanoseconds since the process's start.
@@ -230,7 +245,7 @@ func (q *writeQueue) holdLocked() bool {
 // those too left most writes unheld.)
 func (h *writeHold) expired() {
 	if h.lastHead.Load() < h.since {
-		h.off = holdBackoff
+		h.off = holdBackoff + 1 // the expired batch's own write counts one down
 	}
 }
 
@@ -240,12 +255,19 @@ func (h *writeHold) heldOnly(n int) bool { return h.reqs > 0 && h.bytes == n }
 // holdExpired writes what waited h.max.
 func (q *writeQueue) holdExpired() {
 	q.mu.Lock()
-	q.hold.armed.Store(false)
+	h := &q.hold
+	if !h.armed.Load() || h.since == 0 || monoNow()-h.since < int64(h.max) {
+		// A late fire of an earlier hold's timer (holdTaken's Stop came
+		// too late): this hold has its own, due at since+max.
+		q.mu.Unlock()
+		return
+	}
+	h.armed.Store(false)
 	if q.flushing || len(q.buf) == 0 || q.err != nil {
 		q.mu.Unlock()
 		return
 	}
-	q.hold.expired()
+	h.expired()
 	q.flushing = true
 	q.mu.Unlock()
 	q.run(true)

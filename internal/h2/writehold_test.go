@@ -212,8 +212,9 @@ func TestWriteHoldCloseDropsHeld(t *testing.T) {
 	c, p, _ := holdPeer(t, time.Hour)
 	ch := waitHeld(t, c)
 	c.Close()
-	if r := wait(t, ch); r.err == nil {
-		t.Fatal("the held request succeeded on a closed conn")
+	var nr *errs.NoResponseError
+	if r := wait(t, ch); !errors.As(r.err, &nr) || nr.Wrote {
+		t.Fatalf("held request: %v, want a NoResponseError that did not write (the root may replay it)", r.err)
 	}
 	for {
 		switch f := p.next().(type) {
@@ -317,11 +318,11 @@ func TestWriteHoldBackoff(t *testing.T) {
 		q.hold.bytes, q.hold.reqs = len(q.buf), 1
 		return q.holdLocked()
 	}
-	if afterWrites(holdBackoff - 1) {
-		t.Fatalf("held %d writes after a timer-ended hold", holdBackoff-1)
+	if afterWrites(holdBackoff) { // the expired batch's own write, then 15 more
+		t.Fatalf("held %d writes after a timer-ended hold's own", holdBackoff-1)
 	}
 	if !afterWrites(1) {
-		t.Fatalf("holds still off %d writes after a timer-ended hold", holdBackoff)
+		t.Fatalf("holds still off %d writes after a timer-ended hold's own", holdBackoff)
 	}
 }
 
@@ -333,5 +334,44 @@ func TestWriteHoldOff(t *testing.T) {
 	goRoundTrip(c, get(t, "http://x/"))
 	if h := p.headers(); h.id != 7 {
 		t.Fatalf("HEADERS on stream %d, want 7", h.id)
+	}
+}
+
+// A late fire of an earlier hold's timer (its Stop came too late) leaves
+// the next hold alone: it neither writes it early nor turns holds off.
+func TestWriteHoldStaleTimerFire(t *testing.T) {
+	q := ruleQueue(t)
+	q.mu.Lock()
+	if !q.holdLocked() { // a fresh hold: since is now
+		q.mu.Unlock()
+		t.Fatal("not held")
+	}
+	q.hold.lastHead.Store(q.hold.since - 1) // no head since it began
+	q.mu.Unlock()
+	q.holdExpired() // the earlier timer's fire, arriving late
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.buf) == 0 || q.flushing || q.hold.off != 0 || !q.hold.armed.Load() {
+		t.Fatalf("a stale fire ended the hold: buf %d, flushing %v, off %d, armed %v",
+			len(q.buf), q.flushing, q.hold.off, q.hold.armed.Load())
+	}
+}
+
+// A head whose write's slot went to a newer write still counts in the
+// latency average, at least as old as the oldest write remembered: with
+// writes fast and heads slow, the average would otherwise see no slow
+// head and say responses come fast.
+func TestWriteHoldLatencyOfOldHeads(t *testing.T) {
+	q := ruleQueue(t)
+	now := monoNow()
+	for i := range holdGens {
+		q.hold.sent[i].Store(now - int64(time.Millisecond) + int64(i)) // the oldest remembered write: 1 ms ago
+	}
+	q.hold.latAvg.Store(0)
+	for range 32 {
+		q.holdHead(q.hold.gen+holdGens*3, true) // a generation whose slot is long reused
+	}
+	if lat := time.Duration(q.hold.latAvg.Load()); lat < holdLatMax {
+		t.Fatalf("latency average %v after slow heads of old writes, want ≥ %v", lat, holdLatMax)
 	}
 }
