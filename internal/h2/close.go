@@ -34,13 +34,19 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	if c.err == nil {
+	first := c.err == nil
+	if first {
 		c.err = net.ErrClosed
 	}
 	c.mu.Unlock()
 	q := &c.wq
 	q.mu.Lock()
-	ours := q.err == nil && !q.flushing // no write in progress: the socket is ours
+	// No write in progress: the socket is ours. And the conn was not
+	// ending already: the reader's teardown of a connection error sends
+	// the GOAWAY with its code (a pool that saw Err() close the conn
+	// meanwhile, and its NO_ERROR went first: TestH2HeadersOnClosedStream
+	// under a loaded CI run).
+	ours := first && q.err == nil && !q.flushing
 	var out []byte
 	dropped := false
 	if ours {
