@@ -191,6 +191,19 @@ func (q *writeQueue) holdLocked() bool {
 	if h.max <= 0 || h.off > 0 || !h.heldOnly(len(q.buf)) || len(q.buf) >= corkedMax || q.closing.Load() {
 		return false
 	}
+	// The requests that wait at the server (the other slots are the last
+	// holdGens-1 writes': holdTaken), counted before the clock is read: a
+	// conn with a few streams stops here, at a few loads per write.
+	waiting := 0
+	for i := range uint32(holdGens) {
+		if i != h.gen%holdGens {
+			waiting += int(uint32(h.waiting[i].Load()))
+		}
+	}
+	lat := h.latAvg.Load()
+	if waiting <= holdRatio*h.reqs || lat > holdLatMax.Nanoseconds() {
+		return false // too few at the server, or responses slow: a hold would only add to them
+	}
 	now, hm := monoNow(), int64(h.max)
 	if h.since != 0 && now-h.since >= hm {
 		// Its time is up (the timer fired while a flusher was starting,
@@ -201,26 +214,16 @@ func (q *writeQueue) holdLocked() bool {
 	if time.Duration(h.gapAvg.Load()) > h.gap || now-h.lastHead.Load() > hm {
 		return false // heads come too far apart for others to join in time
 	}
-	// The requests that wait at the server, and those of them whose heads
-	// are due within h.max either side of now by the heads' average
-	// latency (one long overdue is not coming soon); the other slots are
-	// the last holdGens-1 writes' (holdTaken). A few loads and a clock
-	// read per attempt to write.
-	lat := h.latAvg.Load()
-	if lat > holdLatMax.Nanoseconds() {
-		return false // responses are slow: a hold would only add to them
-	}
-	waiting, due := 0, 0
+	// Of those, the ones whose heads are due within h.max either side of
+	// now by the heads' average latency (one long overdue is not coming
+	// soon).
+	due := 0
 	for i := range uint32(holdGens) {
-		if i != h.gen%holdGens {
-			n := int(uint32(h.waiting[i].Load()))
-			waiting += n
-			if head := h.sent[i].Load() + lat; head >= now-hm && head <= now+hm {
-				due += n
-			}
+		if head := h.sent[i].Load() + lat; i != h.gen%holdGens && head >= now-hm && head <= now+hm {
+			due += int(uint32(h.waiting[i].Load()))
 		}
 	}
-	if waiting <= holdRatio*h.reqs || due < h.reqs {
+	if due < h.reqs {
 		return false
 	}
 	if !h.armed.Load() {
