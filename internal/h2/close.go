@@ -48,7 +48,7 @@ func (c *Conn) Close() error {
 	// under a loaded CI run).
 	ours := first && q.err == nil && !q.flushing
 	var out []byte
-	dropped := false
+	queued := 0 // of out, the queue's bytes (before the GOAWAY)
 	if ours {
 		q.flushing = true // the queue stops below
 		// What the reader's cork holds (an RST_STREAM, a PING ack) goes
@@ -57,28 +57,29 @@ func (c *Conn) Close() error {
 		// Requests the write hold kept back, when nothing else is queued,
 		// stay unsent: they fail below, and a server should not run what
 		// its callers were told failed.
-		if dropped = q.hold.heldOnly(len(q.buf)); dropped {
+		if q.hold.heldOnly(len(q.buf)) {
 			q.buf = q.buf[:0]
 		}
+		queued = len(q.buf)
 		out = appendGoAway(q.buf, http2.ErrCodeNo, "")
 		q.buf = nil
 	}
 	q.mu.Unlock()
-	if dropped { // before the socket closes: the reader's teardown reads it
-		c.mu.Lock()
-		c.closeDropped = true
-		c.mu.Unlock()
-	}
 	if ours {
 		// Close may run on any goroutine, a conn's reader included (the
 		// pool closes an evicted conn from OnStreamDone): a GOAWAY that
 		// the socket does not take at once is dropped.
 		c.nc.SetWriteDeadline(time.Now().Add(closeGoAwayTimeout))
-		c.nc.Write(out)
+		n, _ := c.nc.Write(out)
+		// What went out counts as written, so failStreams tells the
+		// streams whose HEADERS left from those that never did.
+		q.mu.Lock()
+		q.written += uint64(min(n, queued))
+		q.mu.Unlock()
 	}
 	q.stop(net.ErrClosed)
 	err := c.closeSocket()
-	c.failStreams(net.ErrClosed, dropped) // dropped: those streams fail as not processed
+	c.failStreams(net.ErrClosed)
 	return err
 }
 
@@ -140,7 +141,6 @@ func (c *Conn) teardown(readErr error) {
 		c.err = errClosedAfterGoAway
 	}
 	mine := c.err == nil
-	closed := c.closed && !c.closeDropped // by Close: its streams fail as they are, unless it kept held ones unsent
 	if mine {
 		c.err = &lostError{cause}
 	}
@@ -167,7 +167,7 @@ func (c *Conn) teardown(readErr error) {
 		q.mu.Unlock()
 		q.waitIdle()
 	}
-	c.failStreams(err, !closed)
+	c.failStreams(err)
 	if mine && isConnErr {
 		c.linger()
 	}
@@ -184,13 +184,14 @@ func (c *Conn) linger() {
 	io.CopyN(io.Discard, c.br, lingerBytes)
 }
 
-// failStreams ends every open stream with err (a lost conn). With
-// replayUnsent, a stream whose HEADERS never left the write queue (queued
-// behind a write that failed, or not yet written) fails as not processed,
+// failStreams ends every open stream with err (a lost or closed conn). A
+// stream whose HEADERS never left the write queue (queued behind a write
+// that failed, not yet written, or held back and dropped by Close) fails
+// as not processed,
 // so the root replays it on another conn whatever its method (DESIGN
 // decision 3): the server cannot have seen it. Its HEADERS end past what
 // the socket took, or may have taken, when the conn failed.
-func (c *Conn) failStreams(err error, replayUnsent bool) {
+func (c *Conn) failStreams(err error) {
 	c.mu.Lock()
 	ss := make([]*stream, 0, len(c.streams))
 	for _, s := range c.streams {
@@ -200,7 +201,7 @@ func (c *Conn) failStreams(err error, replayUnsent bool) {
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	var unsent []bool
-	if replayUnsent && len(ss) > 0 {
+	if len(ss) > 0 {
 		// Every stream in ss has its headEnd: openLocked registered it and
 		// start set headEnd under one hold of wq.mu.
 		unsent = make([]bool, len(ss))

@@ -78,14 +78,13 @@ type Conn struct {
 	sendWindow   int64  // conn-level send window
 	gotSettings  bool
 	// guarded by mu: what stops new streams.
-	goAway       bool   // a GOAWAY arrived
-	goAwayID     uint32 // its Last-Stream-ID
-	goAwayCode   http2.ErrCode
-	degraded     bool  // a degraded PING went unanswered
-	doNotReuse   bool  // a request asked to close the conn after it (Connection: close)
-	err          error // the conn failed or was closed: nothing more works
-	closed       bool  // Close was called
-	closeDropped bool  // guarded by mu: Close dropped requests the write hold kept (they fail unsent)
+	goAway     bool   // a GOAWAY arrived
+	goAwayID   uint32 // its Last-Stream-ID
+	goAwayCode http2.ErrCode
+	degraded   bool  // a degraded PING went unanswered
+	doNotReuse bool  // a request asked to close the conn after it (Connection: close)
+	err        error // the conn failed or was closed: nothing more works
+	closed     bool  // Close was called
 
 	// Who reads the socket (handoff.go), guarded by mu.
 	handOff     bool                   // set once by New: a caller may read its own response
