@@ -38,9 +38,7 @@ func (c *Conn) onHeaders(f *headBlock) error {
 	if rb == nil {
 		return nil // 1xx
 	}
-	waited := s.holdWaits.Load() // load first: it orders the read of holdGen, stored before it
-	c.wq.holdHead(s.holdGen, waited)
-	s.headCame()
+	s.gotHead()
 	resp := &rb.resp
 	resp.TLS = c.tls
 	resp.Body = http.NoBody

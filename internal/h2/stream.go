@@ -246,6 +246,14 @@ func (s *stream) headTimedOut() {
 	s.c.degradedPing()
 }
 
+// gotHead tells the write hold that the stream's response head came: how
+// fast heads come, and the stream no longer waits at the server.
+func (s *stream) gotHead() {
+	waited := s.holdWaits.Load() // load first: it orders the read of holdGen, stored before it
+	s.c.wq.holdHead(s.holdGen, waited)
+	s.headCame()
+}
+
 // headCame ends the stream's count as a request waiting at the server
 // (the write hold's): its head came, or it ended.
 func (s *stream) headCame() {
